@@ -1,0 +1,82 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// Input validation: every message names the parameter and the offending value.
+
+#include <cmath>
+#include <cstddef>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "../matrix.hpp"
+#include "../params.hpp"
+
+namespace lloyd {
+namespace detail {
+
+template <class... Args>
+[[noreturn]] inline void throw_invalid(const Args&... parts) {
+  std::ostringstream os;
+  os << "lloyd: ";
+  (os << ... << parts);
+  throw std::invalid_argument(os.str());
+}
+
+/// Checks the Params fields that do not depend on the data.
+inline void check_params(const Params& p) {
+  if (p.n_clusters == 0) throw_invalid("n_clusters=0: need at least one cluster");
+  if (p.max_iter < 1) throw_invalid("max_iter=", p.max_iter, " must be >= 1");
+  if (!(p.tol >= 0) || !std::isfinite(p.tol)) throw_invalid("tol=", p.tol, " must be finite and >= 0");
+  if (!(p.inertia_tol >= 0) || !std::isfinite(p.inertia_tol))
+    throw_invalid("inertia_tol=", p.inertia_tol, " must be finite and >= 0");
+  if (p.n_init < 1) throw_invalid("n_init=", p.n_init, " must be >= 1");
+  if (p.n_threads < 0) throw_invalid("n_threads=", p.n_threads, " must be >= 0 (0 = all hardware threads)");
+  if (p.init != Init::KMeansPlusPlus && p.init != Init::Random)
+    throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
+}
+
+/// Checks that X has rows and columns, and enough rows for k clusters.
+template <class T>
+void check_data_shape(MatrixView<const T> X, std::size_t n_clusters, const char* name = "X") {
+  if (X.rows() == 0) throw_invalid(name, " has 0 rows: cannot cluster empty data");
+  if (X.cols() == 0) throw_invalid(name, " has 0 columns (", X.rows(), " rows): need at least one feature");
+  if (n_clusters > X.rows())
+    throw_invalid("n_clusters=", n_clusters, " is larger than the number of rows of ", name, " (", X.rows(), ")");
+  if (n_clusters > (std::size_t(1) << 31) - 1) throw_invalid("n_clusters=", n_clusters, " exceeds 2^31 - 1");
+}
+
+/// Throws naming the first (row, column) that is NaN or infinite.
+template <class T>
+void check_finite(MatrixView<const T> X, const char* name) {
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    const T* r = X.row(i);
+    for (std::size_t j = 0; j < X.cols(); ++j)
+      if (!std::isfinite(r[j])) throw_invalid(name, "(", i, ", ", j, ") = ", r[j], ": values must be finite");
+  }
+}
+
+/// Checks the shape and values of user-given starting centroids.
+template <class T>
+void check_initial_centroids(MatrixView<const T> C, std::size_t n_clusters, std::size_t n_features) {
+  if (C.rows() != n_clusters || C.cols() != n_features)
+    throw_invalid("initial_centroids is ", C.rows(), " x ", C.cols(), ", expected n_clusters x n_features = ", n_clusters,
+                  " x ", n_features);
+  check_finite(C, "initial_centroids");
+}
+
+/// Checks sample weights: one per row, finite, >= 0, not all zero.
+template <class T>
+void check_weights(const T* w, std::size_t size, std::size_t n_rows) {
+  if (size != n_rows) throw_invalid("sample_weight has ", size, " values, expected one per row (", n_rows, ")");
+  bool any_positive = false;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (!std::isfinite(w[i])) throw_invalid("sample_weight[", i, "] = ", w[i], ": weights must be finite");
+    if (w[i] < 0) throw_invalid("sample_weight[", i, "] = ", w[i], ": weights must be >= 0");
+    any_positive = any_positive || w[i] > 0;
+  }
+  if (!any_positive) throw_invalid("sample_weight: all ", size, " weights are 0; at least one must be positive");
+}
+
+}  // namespace detail
+}  // namespace lloyd

@@ -1,0 +1,349 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// Lloyd's algorithm: the assignment pass, the update pass and the iteration loop.
+//
+// Assignment: rows are cut into tasks; each task runs the assignment kernel on blocks of
+// rows, then, while the block is still in cache, computes each row's exact squared
+// distance to its new centroid (sum of squared differences, not the norm trick) and adds
+// it, weighted, to the task's inertia slot. Labels and distances are per row, so they
+// do not depend on the task split; the slots are added in task order.
+//
+// Update: a counting sort groups row indices by label (ascending within a cluster);
+// then each (cluster, feature slice) is summed in double, in row order, by one task.
+// Every sum thus has one fixed order whatever the number of threads, and no k x d
+// buffer per thread or per chunk is needed.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "../params.hpp"
+#include "assign.hpp"
+#include "chunks.hpp"
+#include "distance.hpp"
+#include "parallel.hpp"
+#include "problem.hpp"
+
+namespace lloyd {
+namespace detail {
+
+/// Seconds since construction.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Sum of squared distances between corresponding rows of A and B, in double.
+template <class T>
+double squared_shift(const Matrix<T>& A, const Matrix<T>& B) {
+  double s = 0;
+  for (std::size_t c = 0; c < A.rows(); ++c)
+    for (std::size_t j = 0; j < A.cols(); ++j) {
+      const double diff = static_cast<double>(A(c, j)) - static_cast<double>(B(c, j));
+      s += diff * diff;
+    }
+  return s;
+}
+
+/// The two steps of a Lloyd iteration over one problem, with their scratch space.
+template <class T, class Arch = default_arch>
+class LloydSteps {
+ public:
+  struct Assignment {
+    double inertia = 0;         ///< sum of weight x squared distance to the assigned centroid
+    std::size_t n_changed = 0;  ///< rows whose label differs from what `labels` held before
+  };
+
+  LloydSteps(const Problem<T>& P, std::size_t k, ThreadPool& pool)
+      : P_(P),
+        k_(k),
+        pool_(pool),
+        kernel_(P.d),
+        tasks_(P.n, rows_per_task(P.n, k, P.d), 4096),
+        hist_chunks_(P.n, 4096, std::max<std::size_t>(1, std::min<std::size_t>(64, (std::size_t(1) << 22) / k))),
+        slice_(P.d <= 2 * feature_slice ? P.d : feature_slice),
+        n_slices_((P.d + slice_ - 1) / slice_) {
+    for (std::size_t w = 0; w < pool.size(); ++w) workspaces_.push_back(kernel_.make_workspace());
+    block_labels_.resize(pool.size() * assign_block);
+    task_inertia_.resize(tasks_.count());
+    task_changed_.resize(tasks_.count());
+    hist_.resize(hist_chunks_.count() * k);
+    order_.resize(P.n);
+    cluster_begin_.resize(k + 1);
+    sums_.resize(k * P.d);
+    weight_sum_.resize(k);
+    members_.resize(k);
+  }
+
+  /// Labels every row with its nearest centroid of C and dist[i] with the exact squared
+  /// distance to it. n_changed counts rows whose label differs from labels' old content.
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist) {
+    kernel_.set_centroids(C);
+    pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t worker) {
+      std::int32_t* buf = block_labels_.data() + worker * assign_block;
+      double inertia = 0;
+      std::size_t changed = 0;
+      for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += assign_block) {
+        const std::size_t e = std::min(tasks_.end(t), b + assign_block);
+        kernel_.assign(P_.X, b, e, buf, workspaces_[worker]);
+        for (std::size_t i = b; i < e; ++i) {
+          const std::int32_t l = buf[i - b];
+          changed += labels[i] != l;
+          labels[i] = l;
+          const T di = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(l)), P_.d);
+          dist[i] = di;
+          inertia += static_cast<double>(P_.weight(i)) * static_cast<double>(di);
+        }
+      }
+      task_inertia_[t] = inertia;
+      task_changed_[t] = changed;
+    });
+    Assignment a;
+    for (std::size_t t = 0; t < tasks_.count(); ++t) {
+      a.inertia += task_inertia_[t];
+      a.n_changed += task_changed_[t];
+    }
+    return a;
+  }
+
+  /// C_new = weighted mean of each cluster of `labels`. Clusters left without a row of
+  /// positive weight take the rows farthest from their centroid (dist, from assign()),
+  /// as scikit-learn does; those rows' labels change. Returns the number relocated.
+  /// A cluster that stays empty (no row can be spared) keeps its old centroid.
+  std::size_t update(MatrixView<const T> C_old, std::int32_t* labels, const T* dist, Matrix<T>& C_new) {
+    accumulate(labels);
+    std::vector<std::size_t> empty;
+    for (std::size_t c = 0; c < k_; ++c)
+      if (members_[c] == 0) empty.push_back(c);
+    std::size_t relocated = 0;
+    if (!empty.empty()) {
+      relocated = relocate(empty, labels, dist);
+      if (relocated > 0) accumulate(labels);
+    }
+    const std::size_t d = P_.d;
+    for (std::size_t c = 0; c < k_; ++c) {
+      T* out = C_new.row(c);
+      if (members_[c] == 0) {
+        std::copy_n(C_old.row(c), d, out);
+        continue;
+      }
+      const double inv = 1.0 / weight_sum_[c];
+      const double* s = sums_.data() + c * d;
+      for (std::size_t j = 0; j < d; ++j) out[j] = static_cast<T>(s[j] * inv);
+    }
+    return relocated;
+  }
+
+  /// Weight of each cluster after the last update().
+  const std::vector<double>& cluster_weights() const noexcept { return weight_sum_; }
+
+ private:
+  static constexpr std::size_t assign_block = 256;  // rows per kernel call
+  static constexpr std::size_t feature_slice = 64;  // features per update task
+
+  // Rows per assignment task: enough work per task to amortise the hand-off (about
+  // 2^17 flops at least), small enough to balance; depends on the shape only.
+  static std::size_t rows_per_task(std::size_t n, std::size_t k, std::size_t d) {
+    const std::size_t flops_per_row = std::max<std::size_t>(1, 2 * k * d);
+    const std::size_t min_rows = std::max<std::size_t>(16, (std::size_t(1) << 17) / flops_per_row);
+    return std::max(min_rows, std::min<std::size_t>(assign_block * 4, n / 64 + 1));
+  }
+
+  // Counting sort of rows by label, then per-cluster weighted sums in row order.
+  void accumulate(const std::int32_t* labels) {
+    const std::size_t k = k_, d = P_.d, n_hist = hist_chunks_.count();
+    pool_.parallel_for(n_hist, [&](std::size_t ch, std::size_t) {
+      std::size_t* h = hist_.data() + ch * k;
+      std::fill_n(h, k, std::size_t(0));
+      for (std::size_t i = hist_chunks_.begin(ch); i < hist_chunks_.end(ch); ++i) ++h[labels[i]];
+    });
+    std::size_t pos = 0;
+    for (std::size_t c = 0; c < k; ++c) {
+      cluster_begin_[c] = pos;
+      for (std::size_t ch = 0; ch < n_hist; ++ch) {
+        const std::size_t cnt = hist_[ch * k + c];
+        hist_[ch * k + c] = pos;  // becomes the chunk's write cursor for cluster c
+        pos += cnt;
+      }
+    }
+    cluster_begin_[k] = pos;
+    pool_.parallel_for(n_hist, [&](std::size_t ch, std::size_t) {
+      std::size_t* cursor = hist_.data() + ch * k;
+      for (std::size_t i = hist_chunks_.begin(ch); i < hist_chunks_.end(ch); ++i) order_[cursor[labels[i]]++] = i;
+    });
+
+    pool_.parallel_for(k * n_slices_, [&](std::size_t t, std::size_t) {
+      const std::size_t c = t / n_slices_, s = t % n_slices_;
+      const std::size_t j0 = s * slice_, j1 = std::min(d, j0 + slice_);
+      double* sum = sums_.data() + c * d + j0;
+      std::fill(sum, sum + (j1 - j0), 0.0);
+      double wsum = 0;
+      std::size_t members = 0;
+      for (std::size_t p = cluster_begin_[c]; p < cluster_begin_[c + 1]; ++p) {
+        const std::size_t i = order_[p];
+        const T* x = P_.X.row(i) + j0;
+        if (P_.weights) {
+          const double w = static_cast<double>(P_.weights[i]);
+          if (w == 0) continue;
+          for (std::size_t j = 0; j < j1 - j0; ++j) sum[j] += w * static_cast<double>(x[j]);
+          wsum += w;
+        } else {
+          for (std::size_t j = 0; j < j1 - j0; ++j) sum[j] += static_cast<double>(x[j]);
+          wsum += 1;
+        }
+        ++members;
+      }
+      if (s == 0) {
+        weight_sum_[c] = wsum;
+        members_[c] = members;
+      }
+    });
+  }
+
+  // Moves the farthest rows (largest dist, then lowest index; positive weight and
+  // distance; never the last row of a cluster) into the empty clusters.
+  std::size_t relocate(const std::vector<std::size_t>& empty, std::int32_t* labels, const T* dist) {
+    std::vector<std::size_t> cand;
+    for (std::size_t i = 0; i < P_.n; ++i)
+      if (dist[i] > 0 && P_.weight(i) > 0) cand.push_back(i);
+    auto farther = [&](std::size_t a, std::size_t b) { return dist[a] > dist[b] || (dist[a] == dist[b] && a < b); };
+    std::vector<std::size_t> members = members_;
+    std::size_t next = 0, sorted = 0;
+    for (std::size_t p = 0; p < cand.size() && next < empty.size(); ++p) {
+      if (p == sorted) {  // sort lazily: usually the first few candidates are enough
+        const std::size_t more = std::min(cand.size(), sorted + 4 * (empty.size() - next) + 64);
+        std::partial_sort(cand.begin() + static_cast<std::ptrdiff_t>(sorted),
+                          cand.begin() + static_cast<std::ptrdiff_t>(more), cand.end(), farther);
+        sorted = more;
+      }
+      const std::size_t i = cand[p];
+      const std::size_t old = static_cast<std::size_t>(labels[i]);
+      if (members[old] <= 1) continue;
+      --members[old];
+      labels[i] = static_cast<std::int32_t>(empty[next++]);
+    }
+    return next;
+  }
+
+  const Problem<T>& P_;
+  std::size_t k_;
+  ThreadPool& pool_;
+  AssignKernel<T, Arch> kernel_;
+  std::vector<typename AssignKernel<T, Arch>::Workspace> workspaces_;
+  Chunking tasks_;
+  Chunking hist_chunks_;
+  std::size_t slice_;
+  std::size_t n_slices_;
+  std::vector<std::int32_t> block_labels_;
+  std::vector<double> task_inertia_;
+  std::vector<std::size_t> task_changed_;
+  std::vector<std::size_t> hist_;
+  std::vector<std::size_t> order_;
+  std::vector<std::size_t> cluster_begin_;
+  std::vector<double> sums_;
+  std::vector<double> weight_sum_;
+  std::vector<std::size_t> members_;
+};
+
+/// Outcome of one seeded run.
+template <class T>
+struct RunResult {
+  Matrix<T> centroids;
+  std::vector<std::int32_t> labels;
+  double inertia = 0;
+  int n_iter = 0;
+  bool converged = false;
+};
+
+/// Lloyd iterations from `centroids` until a stopping rule holds (see Params). On
+/// return the labels and inertia belong to the returned centroids.
+template <class T, class Arch = default_arch>
+RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p, ThreadPool& pool, int run,
+                       const Stopwatch& clock) {
+  const std::size_t k = centroids.rows();
+  LloydSteps<T, Arch> steps(P, k, pool);
+  RunResult<T> r;
+  r.labels.assign(P.n, -1);
+  std::vector<T> dist(P.n);
+  Matrix<T> next(k, P.d);
+  const double tol = p.tol * P.mean_variance;
+  double prev_inertia = std::numeric_limits<double>::quiet_NaN();
+  bool strict = false;
+
+  for (int it = 1; it <= p.max_iter; ++it) {
+    const double t0 = clock.seconds();
+    const auto a = steps.assign(centroids, r.labels.data(), dist.data());
+    const std::size_t relocated = steps.update(centroids, r.labels.data(), dist.data(), next);
+    const double shift = squared_shift(centroids, next);
+    std::swap(centroids, next);
+    r.n_iter = it;
+    r.inertia = a.inertia;
+
+    IterationStats s;
+    s.iteration = it;
+    s.run = run;
+    s.inertia = a.inertia;
+    s.center_shift = shift;
+    s.n_changed = a.n_changed;
+    s.n_relocated = relocated;
+    s.elapsed_seconds = clock.seconds();
+    s.seconds = s.elapsed_seconds - t0;
+    if (p.verbose) std::fprintf(stderr, "Iteration: %d, inertia: %.10g\n", it, a.inertia);
+
+    // Labels unchanged (and nothing relocated): the update reproduced the same centroids.
+    const bool same_labels = it > 1 && a.n_changed == 0 && relocated == 0;
+    const bool shift_ok = shift <= tol;
+    const double inertia_change = std::abs(a.inertia - prev_inertia);
+    const bool inertia_ok = p.inertia_tol > 0 && it > 1 && inertia_change < p.inertia_tol;
+    prev_inertia = a.inertia;
+    r.converged = same_labels || shift_ok || inertia_ok;
+    const bool stop_requested = p.on_iteration(s);
+
+    if (!p.run_till_max_iter && r.converged) {
+      strict = same_labels;
+      if (p.verbose) {
+        if (shift_ok && !same_labels)
+          std::fprintf(stderr, "Converged at iteration %d: center shift %.6g within tolerance %.6g.\n", it, shift, tol);
+        else if (inertia_ok && !same_labels)
+          std::fprintf(stderr, "Converged at iteration %d: inertia change %.6g below inertia_tol %.6g.\n", it,
+                       inertia_change, p.inertia_tol);
+        else
+          std::fprintf(stderr, "Converged at iteration %d: strict convergence.\n", it);
+      }
+      break;
+    }
+    if (stop_requested) {
+      r.converged = false;
+      if (p.verbose) std::fprintf(stderr, "Stopped at iteration %d by on_iteration.\n", it);
+      break;
+    }
+  }
+  if (p.verbose && !r.converged && r.n_iter == p.max_iter && !p.run_till_max_iter)
+    std::fprintf(stderr, "Stopped after max_iter=%d iterations without converging.\n", p.max_iter);
+
+  // Unless the labels were already stable, relabel against the final centroids so that
+  // labels and inertia describe them.
+  if (!strict) {
+    const auto a = steps.assign(centroids, r.labels.data(), dist.data());
+    r.inertia = a.inertia;
+  }
+  r.centroids = std::move(centroids);
+  return r;
+}
+
+}  // namespace detail
+}  // namespace lloyd

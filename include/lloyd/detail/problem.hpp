@@ -1,0 +1,101 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// The data of one fit, validated once, with the per-feature statistics that the
+// iterations need: the mean (the kernel's centring shift) and the mean variance
+// (scikit-learn's scale for tol).
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "checks.hpp"
+#include "chunks.hpp"
+#include "parallel.hpp"
+
+namespace lloyd {
+namespace detail {
+
+template <class T>
+struct Problem {
+  MatrixView<const T> X;
+  const T* weights = nullptr;  ///< one per row, or null for unit weights
+  std::size_t n = 0;
+  std::size_t d = 0;
+  std::vector<T> mean;          ///< per-feature mean of X (unweighted)
+  double mean_variance = 0;     ///< mean over features of the (unweighted, population) variance
+  double total_weight = 0;
+
+  T weight(std::size_t i) const noexcept { return weights ? weights[i] : T(1); }
+};
+
+/// Column statistics of X in two passes (mean, then centred squares), chunked so the
+/// sums are the same for any thread count. Throws naming the first NaN/Inf of X.
+template <class T>
+Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool) {
+  Problem<T> P;
+  P.X = X;
+  P.weights = weights;
+  P.n = X.rows();
+  P.d = X.cols();
+  const std::size_t n = P.n, d = P.d;
+  const Chunking chunks(n, 2048, 64);
+  std::vector<double> partial(chunks.count() * d, 0.0);
+
+  pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+    double* s = partial.data() + c * d;
+    for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
+      const T* x = X.row(i);
+      for (std::size_t j = 0; j < d; ++j) s[j] += static_cast<double>(x[j]);
+    }
+  });
+  std::vector<double> mean(d, 0.0);
+  for (std::size_t c = 0; c < chunks.count(); ++c)
+    for (std::size_t j = 0; j < d; ++j) mean[j] += partial[c * d + j];
+  bool finite = true;
+  for (std::size_t j = 0; j < d; ++j) {
+    mean[j] /= static_cast<double>(n);
+    finite = finite && std::isfinite(mean[j]);
+  }
+  // A NaN or Inf anywhere makes its column's sum non-finite; only then look for it.
+  // (Finite values beyond ~1e308 / n can overflow the sum too: then nothing is found.)
+  if (!finite) {
+    check_finite(X, "X");
+    for (auto& m : mean) m = 0;
+  }
+
+  std::fill(partial.begin(), partial.end(), 0.0);
+  pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+    double* s = partial.data() + c * d;
+    for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
+      const T* x = X.row(i);
+      for (std::size_t j = 0; j < d; ++j) {
+        const double diff = static_cast<double>(x[j]) - mean[j];
+        s[j] += diff * diff;
+      }
+    }
+  });
+  double var_sum = 0;
+  for (std::size_t j = 0; j < d; ++j) {
+    double v = 0;
+    for (std::size_t c = 0; c < chunks.count(); ++c) v += partial[c * d + j];
+    var_sum += v / static_cast<double>(n);
+  }
+  P.mean_variance = var_sum / static_cast<double>(d);
+
+  P.mean.resize(d);
+  for (std::size_t j = 0; j < d; ++j) P.mean[j] = static_cast<T>(mean[j]);
+
+  if (weights) {
+    double tw = 0;
+    for (std::size_t i = 0; i < n; ++i) tw += static_cast<double>(weights[i]);
+    P.total_weight = tw;
+  } else {
+    P.total_weight = static_cast<double>(n);
+  }
+  return P;
+}
+
+}  // namespace detail
+}  // namespace lloyd

@@ -1,0 +1,289 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "detail/assign.hpp"
+#include "detail/checks.hpp"
+#include "detail/chunks.hpp"
+#include "detail/config.hpp"
+#include "detail/distance.hpp"
+#include "detail/lloyd.hpp"
+#include "detail/parallel.hpp"
+#include "detail/problem.hpp"
+#include "detail/random.hpp"
+#include "init.hpp"
+#include "matrix.hpp"
+#include "params.hpp"
+
+namespace lloyd {
+
+/// What fit() found.
+template <class T>
+struct Result {
+  Matrix<T> centroids;               ///< k x d cluster centres
+  std::vector<std::int32_t> labels;  ///< nearest centroid of each row, in [0, k)
+  double inertia = 0;                ///< sum of weight x squared distance to the assigned centroid (double)
+  int n_iter = 0;                    ///< Lloyd iterations run (of the kept run when n_init > 1)
+  bool converged = false;            ///< a stopping rule held before max_iter (see Params)
+};
+
+/// Thrown by the methods that need a fitted model (predict, transform, score,
+/// centroids) when fit() has not succeeded yet.
+class NotFittedError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+
+template <class W, class = void>
+struct is_contiguous_range : std::false_type {};
+template <class W>
+struct is_contiguous_range<W, std::void_t<decltype(std::data(std::declval<const W&>())),
+                                          decltype(std::size(std::declval<const W&>()))>>
+    : std::is_arithmetic<std::remove_cv_t<std::remove_pointer_t<decltype(std::data(std::declval<const W&>()))>>> {};
+
+/// Sample weights: any contiguous range of numbers (std::vector<T>, std::array, ...)
+/// that is not itself a matrix.
+template <class W, class T>
+constexpr bool is_weights_v =
+    is_contiguous_range<W>::value && !std::is_convertible<const W&, MatrixView<const T>>::value;
+
+}  // namespace detail
+
+
+/// k-means clustering of the rows of a matrix (T = float or double).
+///
+/// @code
+/// auto blobs = lloyd::make_blobs<float>(10000, 16, 5, 1.0, 42);
+/// lloyd::KMeans<float> km({.n_clusters = 5, .seed = 42});   // C++17: set fields of a Params
+/// lloyd::Result<float> r = km.fit(blobs.X);
+/// std::vector<std::int32_t> labels = km.predict(blobs.X);
+/// @endcode
+///
+/// Thread safety: fit() modifies the model and must not run concurrently with any
+/// other call on the same object. The const methods (predict, transform, score,
+/// centroids) may be called concurrently from many threads once fit() returned.
+template <class T, class Arch = detail::default_arch>
+class KMeans {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "lloyd::KMeans<T>: T must be float or double");
+
+ public:
+  using value_type = T;
+
+  /// A model with the given options (checked when fit() runs).
+  explicit KMeans(Params params = {}) : params_(std::move(params)) {}
+
+  const Params& params() const noexcept { return params_; }
+  /// Replaces the options; the fitted state (if any) is kept until the next fit().
+  void set_params(Params params) { params_ = std::move(params); }
+
+  /// Clusters the rows of X, seeding with Params::init (n_init runs, best kept).
+  Result<T> fit(MatrixView<const T> X) { return fit_impl(X, nullptr, nullptr, 0); }
+
+  /// Clusters the rows of X starting from the given k x d centroids (used as they are).
+  Result<T> fit(MatrixView<const T> X, MatrixView<const T> initial_centroids) {
+    return fit_impl(X, &initial_centroids, nullptr, 0);
+  }
+
+  /// Weighted fit: one non-negative weight per row (any contiguous range of numbers).
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  Result<T> fit(MatrixView<const T> X, const W& sample_weight) {
+    return with_weights(sample_weight, [&](const T* w, std::size_t n) { return fit_impl(X, nullptr, w, n); });
+  }
+
+  /// Weighted fit from the given starting centroids.
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  Result<T> fit(MatrixView<const T> X, MatrixView<const T> initial_centroids, const W& sample_weight) {
+    return with_weights(sample_weight,
+                        [&](const T* w, std::size_t n) { return fit_impl(X, &initial_centroids, w, n); });
+  }
+
+  /// fit(X) and return the labels.
+  std::vector<std::int32_t> fit_predict(MatrixView<const T> X) { return fit(X).labels; }
+
+  /// Nearest centroid of each row of X (ties: lowest index).
+  std::vector<std::int32_t> predict(MatrixView<const T> X) const {
+    check_predict_input(X);
+    std::vector<std::int32_t> labels(X.rows());
+    label_rows(X, labels.data(), nullptr);
+    return labels;
+  }
+
+  /// n x k matrix of Euclidean (not squared) distances from each row of X to each centroid.
+  Matrix<T> transform(MatrixView<const T> X) const {
+    check_predict_input(X);
+    const std::size_t n = X.rows(), k = centroids_.rows(), d = centroids_.cols();
+    Matrix<T> out(n, k);
+    detail::ThreadPool pool(threads_for(n * k * d));
+    const detail::Chunking chunks(n, 64, 4096);
+    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+      for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
+        for (std::size_t j = 0; j < k; ++j) out(i, j) = std::sqrt(detail::squared_distance<Arch>(X.row(i), centroids_.row(j), d));
+    });
+    return out;
+  }
+
+  /// Opposite of the inertia of X under the fitted centroids (higher is better), as scikit-learn.
+  double score(MatrixView<const T> X) const { return -inertia_of(X, nullptr, 0); }
+
+  /// Weighted score: minus the sum of weight x squared distance to the nearest centroid.
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  double score(MatrixView<const T> X, const W& sample_weight) const {
+    return with_weights(sample_weight, [&](const T* w, std::size_t n) { return -inertia_of(X, w, n); });
+  }
+
+  /// The fitted k x d centroids.
+  const Matrix<T>& centroids() const {
+    require_fitted("centroids");
+    return centroids_;
+  }
+  /// Inertia of the training data at the end of the last fit().
+  double inertia() const {
+    require_fitted("inertia");
+    return inertia_;
+  }
+  /// Iterations run by the last fit() (of the kept run).
+  int n_iter() const {
+    require_fitted("n_iter");
+    return n_iter_;
+  }
+  bool is_fitted() const noexcept { return fitted_; }
+  std::size_t n_features() const noexcept { return centroids_.cols(); }
+
+ private:
+  template <class W, class F>
+  static auto with_weights(const W& sample_weight, F&& f) {
+    using E = std::remove_cv_t<std::remove_pointer_t<decltype(std::data(sample_weight))>>;
+    const std::size_t n = std::size(sample_weight);
+    if constexpr (std::is_same<E, T>::value) {
+      return f(std::data(sample_weight), n);
+    } else {
+      std::vector<T> converted(n);
+      const E* src = std::data(sample_weight);
+      for (std::size_t i = 0; i < n; ++i) converted[i] = static_cast<T>(src[i]);
+      return f(converted.data(), n);
+    }
+  }
+
+  Result<T> fit_impl(MatrixView<const T> X, const MatrixView<const T>* initial, const T* weights, std::size_t n_weights) {
+    const Params& p = params_;
+    detail::check_params(p);
+    detail::check_data_shape(X, p.n_clusters);
+    if (weights) detail::check_weights(weights, n_weights, X.rows());
+    if (initial) detail::check_initial_centroids(*initial, p.n_clusters, X.cols());
+
+    const std::size_t n = X.rows(), d = X.cols(), k = p.n_clusters;
+    const detail::Stopwatch clock;
+    detail::ThreadPool pool(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
+    const detail::Problem<T> P = detail::make_problem(X, weights, pool);
+
+    detail::RunResult<T> best;
+    if (k == n) {
+      // Every row is a centroid. Labels still come from the assignment so that
+      // duplicate rows share the lowest index, exactly as predict() would do.
+      Matrix<T> C(X);
+      detail::LloydSteps<T, Arch> steps(P, k, pool);
+      best.labels.assign(n, -1);
+      std::vector<T> dist(n);
+      best.inertia = steps.assign(C, best.labels.data(), dist.data()).inertia;
+      best.centroids = std::move(C);
+      best.n_iter = 0;
+      best.converged = true;
+    } else {
+      const int runs = initial ? 1 : p.n_init;
+      for (int run = 0; run < runs; ++run) {
+        Matrix<T> C0;
+        if (initial) {
+          C0 = Matrix<T>(*initial);
+        } else {
+          detail::Rng rng(p.seed, static_cast<std::uint64_t>(run));
+          C0 = p.init == Init::Random ? detail::random_seeding(P, k, rng).centroids
+                                      : detail::kmeans_plusplus_seeding<T, Arch>(P, k, rng, pool).centroids;
+        }
+        if (p.verbose) std::fprintf(stderr, "Initialization complete (run %d of %d, %.3f s)\n", run + 1, runs, clock.seconds());
+        auto r = detail::run_lloyd<T, Arch>(P, std::move(C0), p, pool, run, clock);
+        if (run == 0 || r.inertia < best.inertia) best = std::move(r);
+      }
+    }
+
+    kernel_ = detail::AssignKernel<T, Arch>(d);
+    kernel_.set_centroids(best.centroids);
+    centroids_ = best.centroids;
+    inertia_ = best.inertia;
+    n_iter_ = best.n_iter;
+    fitted_ = true;
+
+    Result<T> result;
+    result.centroids = std::move(best.centroids);
+    result.labels = std::move(best.labels);
+    result.inertia = best.inertia;
+    result.n_iter = best.n_iter;
+    result.converged = best.converged;
+    return result;
+  }
+
+  void require_fitted(const char* what) const {
+    if (!fitted_)
+      throw NotFittedError(std::string("lloyd::KMeans::") + what + ": the model is not fitted yet; call fit() first");
+  }
+
+  void check_predict_input(MatrixView<const T> X) const {
+    require_fitted("predict");
+    if (X.cols() != centroids_.cols() && X.rows() > 0)
+      detail::throw_invalid("X has ", X.cols(), " columns but the model was fitted on ", centroids_.cols(), " features");
+    detail::check_finite(X, "X");
+  }
+
+  // Threads worth starting for about `work` multiply-adds.
+  std::size_t threads_for(std::size_t work) const {
+    if (work < (std::size_t(1) << 22)) return 1;
+    return detail::resolve_thread_count(params_.n_threads);
+  }
+
+  // labels (and, if dist is not null, exact squared distances) of the rows of X.
+  void label_rows(MatrixView<const T> X, std::int32_t* labels, T* dist) const {
+    const std::size_t n = X.rows(), d = centroids_.cols();
+    if (n == 0) return;
+    detail::ThreadPool pool(threads_for(n * centroids_.rows() * d));
+    const detail::Chunking chunks(n, 256, 4096);
+    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+      auto ws = kernel_.make_workspace();
+      const std::size_t b = chunks.begin(c), e = chunks.end(c);
+      kernel_.assign(X, b, e, labels + b, ws);
+      if (dist)
+        for (std::size_t i = b; i < e; ++i)
+          dist[i] = detail::squared_distance<Arch>(X.row(i), centroids_.row(static_cast<std::size_t>(labels[i])), d);
+    });
+  }
+
+  double inertia_of(MatrixView<const T> X, const T* weights, std::size_t n_weights) const {
+    check_predict_input(X);
+    if (weights) detail::check_weights(weights, n_weights, X.rows());
+    std::vector<std::int32_t> labels(X.rows());
+    std::vector<T> dist(X.rows());
+    label_rows(X, labels.data(), dist.data());
+    double s = 0;
+    for (std::size_t i = 0; i < X.rows(); ++i) s += (weights ? static_cast<double>(weights[i]) : 1.0) * static_cast<double>(dist[i]);
+    return s;
+  }
+
+  Params params_;
+  Matrix<T> centroids_;
+  detail::AssignKernel<T, Arch> kernel_{0};
+  double inertia_ = 0;
+  int n_iter_ = 0;
+  bool fitted_ = false;
+};
+
+}  // namespace lloyd

@@ -1,0 +1,11 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+//
+// Umbrella header: includes the whole public API.
+#pragma once
+
+#include "datasets.hpp"
+#include "init.hpp"
+#include "kmeans.hpp"
+#include "matrix.hpp"
+#include "params.hpp"
+#include "version.hpp"

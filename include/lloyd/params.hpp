@@ -1,0 +1,98 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <type_traits>
+#include <utility>
+
+namespace lloyd {
+
+/// How the starting centroids are chosen when fit() is not given any.
+enum class Init {
+  KMeansPlusPlus,  ///< greedy k-means++ (2 + ln k trials per centroid, as scikit-learn)
+  Random,          ///< k distinct rows drawn at random (with probability proportional to weight)
+};
+
+/// What one Lloyd iteration did; passed to Params::on_iteration.
+struct IterationStats {
+  int iteration = 0;              ///< 1-based iteration number within this run
+  int run = 0;                    ///< 0-based restart index (see Params::n_init)
+  double inertia = 0;             ///< weighted sum of squared distances to the centroids this iteration started from
+  double center_shift = 0;        ///< sum over clusters of the squared distance the centroid moved
+  std::size_t n_changed = 0;      ///< rows whose label differs from the previous iteration's
+  std::size_t n_relocated = 0;    ///< empty clusters moved onto far points this iteration
+  double seconds = 0;             ///< wall time of this iteration
+  double elapsed_seconds = 0;     ///< wall time since fit() started
+};
+
+/// Callback run after each iteration. Accepts callables returning void, or bool where
+/// `true` asks fit() to stop after this iteration (the result is then not `converged`).
+class IterationCallback {
+ public:
+  IterationCallback() = default;
+  IterationCallback(std::nullptr_t) noexcept {}
+
+  template <class F, class = std::enable_if_t<!std::is_same<std::decay_t<F>, IterationCallback>::value &&
+                                              !std::is_same<std::decay_t<F>, std::nullptr_t>::value>>
+  IterationCallback(F&& f) {
+    using R = decltype(f(std::declval<const IterationStats&>()));
+    static_assert(std::is_void<R>::value || std::is_convertible<R, bool>::value,
+                  "on_iteration must return void or bool (true = stop)");
+    fn_ = wrap<R>(std::forward<F>(f));
+  }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  /// Runs the callback; returns true when it asked to stop.
+  bool operator()(const IterationStats& stats) const { return fn_ ? fn_(stats) : false; }
+
+ private:
+  template <class R, class F>
+  static std::function<bool(const IterationStats&)> wrap(F&& f) {
+    if constexpr (std::is_void<R>::value) {
+      return [g = std::forward<F>(f)](const IterationStats& s) mutable {
+        g(s);
+        return false;
+      };
+    } else {
+      return [g = std::forward<F>(f)](const IterationStats& s) mutable { return static_cast<bool>(g(s)); };
+    }
+  }
+
+  std::function<bool(const IterationStats&)> fn_;
+};
+
+/// Options of a k-means fit. An aggregate: set fields by name, or in C++20 write
+/// `lloyd::KMeans<float> km({.n_clusters = 5, .seed = 42});` (fields in this order).
+struct Params {
+  /// Number of clusters k (1 <= k <= number of rows).
+  std::size_t n_clusters = 8;
+  /// Upper bound on Lloyd iterations per run (>= 1).
+  int max_iter = 300;
+  /// Relative tolerance (scikit-learn's): stop when the sum of squared centroid shifts of
+  /// an iteration is <= tol * (mean per-feature variance of X). 0 disables it (>= 0).
+  double tol = 1e-4;
+  /// Absolute tolerance on inertia: stop when |inertia change| between two iterations is
+  /// below it. 0 disables it (>= 0).
+  double inertia_tol = 0;
+  /// Run exactly max_iter iterations, ignoring tol, inertia_tol and unchanged labels
+  /// (fixed-work benchmarks).
+  bool run_till_max_iter = false;
+  /// Seeding used when fit() is not given initial centroids.
+  Init init = Init::KMeansPlusPlus;
+  /// Number of seeded runs; the one with the lowest inertia is kept (>= 1). Ignored when
+  /// initial centroids are given.
+  int n_init = 1;
+  /// Seed of every random choice. The same seed and data give bit-identical results
+  /// whatever n_threads is.
+  std::uint64_t seed = 0;
+  /// Worker threads; 0 uses every hardware thread (>= 0).
+  int n_threads = 0;
+  /// Print one line per iteration and the reason for stopping on stderr.
+  bool verbose = false;
+  /// Called after every iteration with its IterationStats; may return true to stop early.
+  IterationCallback on_iteration = nullptr;
+};
+
+}  // namespace lloyd
