@@ -1,0 +1,76 @@
+#include <catch2/catch.hpp>
+#include <lloyd/lloyd.hpp>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "helpers.hpp"
+
+TEMPLATE_TEST_CASE("k-means++ picks k distinct rows and copies them", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(500, 7, 0.0, 1.0, 1);
+  for (std::size_t k : {1u, 2u, 10u, 100u, 500u}) {
+    const auto s = lloyd::kmeans_plusplus<TestType>(X, k, 42);
+    REQUIRE(s.centroids.rows() == k);
+    REQUIRE(s.centroids.cols() == 7);
+    REQUIRE(s.indices.size() == k);
+    REQUIRE(std::set<std::size_t>(s.indices.begin(), s.indices.end()).size() == k);
+    for (std::size_t c = 0; c < k; ++c)
+      for (std::size_t j = 0; j < 7; ++j) REQUIRE(s.centroids(c, j) == X(s.indices[c], j));
+  }
+}
+
+TEMPLATE_TEST_CASE("k-means++ seeds one centroid per well-separated blob", "[init]", float, double) {
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    const auto b = lloyd::make_blobs<TestType>(2000, 5, 8, 0.01, 100 + seed);
+    const auto s = lloyd::kmeans_plusplus<TestType>(b.X, 8, seed);
+    std::set<std::int32_t> blobs;
+    for (auto i : s.indices) blobs.insert(b.y[i]);
+    REQUIRE(blobs.size() == 8);
+  }
+}
+
+TEMPLATE_TEST_CASE("k-means++ is deterministic for a seed, whatever the thread count", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(3000, 9, -1.0, 1.0, 2);
+  const auto a = lloyd::kmeans_plusplus<TestType>(X, 20, 7, nullptr, 1);
+  const auto b = lloyd::kmeans_plusplus<TestType>(X, 20, 7, nullptr, 2);
+  const auto c = lloyd::kmeans_plusplus<TestType>(X, 20, 7, nullptr, 3);
+  REQUIRE(a.indices == b.indices);
+  REQUIRE(a.indices == c.indices);
+  const auto d = lloyd::kmeans_plusplus<TestType>(X, 20, 8, nullptr, 2);
+  REQUIRE(a.indices != d.indices);
+}
+
+TEMPLATE_TEST_CASE("seeding never picks rows of weight zero while others remain", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(400, 3, 0.0, 1.0, 3);
+  std::vector<TestType> w(400, TestType(0));
+  for (std::size_t i = 0; i < 400; i += 4) w[i] = TestType(1);  // 100 rows of weight 1
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    const auto s = lloyd::kmeans_plusplus<TestType>(X, 30, seed, &w);
+    for (auto i : s.indices) REQUIRE(w[i] > 0);
+    const auto r = lloyd::random_rows<TestType>(X, 30, seed, &w);
+    for (auto i : r.indices) REQUIRE(w[i] > 0);
+    REQUIRE(std::set<std::size_t>(r.indices.begin(), r.indices.end()).size() == 30);
+  }
+}
+
+TEMPLATE_TEST_CASE("with fewer distinct rows than k, k-means++ still returns distinct indices", "[init]", float, double) {
+  lloyd::Matrix<TestType> X(50, 2);
+  for (std::size_t i = 0; i < 50; ++i) X(i, 0) = static_cast<TestType>(i % 3);  // 3 distinct rows
+  const auto s = lloyd::kmeans_plusplus<TestType>(X, 6, 1);
+  REQUIRE(std::set<std::size_t>(s.indices.begin(), s.indices.end()).size() == 6);
+  std::set<TestType> values;
+  for (std::size_t c = 0; c < 6; ++c) values.insert(s.centroids(c, 0));
+  REQUIRE(values.size() == 3);  // every distinct row is used before any repeats
+}
+
+TEMPLATE_TEST_CASE("random seeding draws distinct rows, deterministically", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(300, 4, 0.0, 1.0, 4);
+  const auto a = lloyd::random_rows<TestType>(X, 300, 9);
+  REQUIRE(std::set<std::size_t>(a.indices.begin(), a.indices.end()).size() == 300);
+  const auto b = lloyd::random_rows<TestType>(X, 25, 9);
+  const auto c = lloyd::random_rows<TestType>(X, 25, 9);
+  REQUIRE(b.indices == c.indices);
+  const auto d = lloyd::random_rows<TestType>(X, 25, 10);
+  REQUIRE(b.indices != d.indices);
+}
