@@ -6,6 +6,7 @@
 #include <lloyd/lloyd.hpp>
 
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <vector>
 
@@ -13,25 +14,41 @@
 
 namespace {
 
-// Labels must match the reference's, except where the two candidate centroids are
-// equidistant within rounding (then either is right).
+// Labels must match the reference's, except where the two candidates are equidistant
+// within the rounding of the kernel's |c|^2 - 2 x.c formulation: that error is at most
+// about 2 (d + 2) u (|x'| + |c'|)^2 per score, where ' marks centring by `shift` and u is
+// the unit roundoff of T.
 template <class T>
 void require_same_labels_up_to_ties(lloyd::MatrixView<const T> X, lloyd::MatrixView<const T> C,
-                                    const std::vector<std::int32_t>& labels) {
+                                    const std::vector<std::int32_t>& labels, const T* shift = nullptr) {
+  const std::size_t d = X.cols();
   std::vector<std::int32_t> ref(X.rows());
   std::vector<double> ref_dist(X.rows());
   lloyd::detail::reference_assign<T>(X, C, ref.data(), ref_dist.data());
+  auto centred_norm = [&](const T* v) {
+    double s = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double c = static_cast<double>(v[j]) - (shift ? static_cast<double>(shift[j]) : 0.0);
+      s += c * c;
+    }
+    return std::sqrt(s);
+  };
+  const double u = std::numeric_limits<T>::epsilon() / 2;
   std::size_t ties = 0;
   for (std::size_t i = 0; i < X.rows(); ++i) {
     REQUIRE(labels[i] >= 0);
     REQUIRE(static_cast<std::size_t>(labels[i]) < C.rows());
     if (labels[i] == ref[i]) continue;
-    const double mine = lloyd::detail::reference_squared_distance(X.row(i), C.row(static_cast<std::size_t>(labels[i])), X.cols());
-    INFO("row " << i << ": kernel label " << labels[i] << " at " << mine << ", reference " << ref[i] << " at " << ref_dist[i]);
-    REQUIRE(std::abs(mine - ref_dist[i]) <= 64 * lloyd_test::eps_of<T>() * std::max(1.0, ref_dist[i]));
+    const T* mine_c = C.row(static_cast<std::size_t>(labels[i]));
+    const double mine = lloyd::detail::reference_squared_distance(X.row(i), mine_c, d);
+    const double scale = centred_norm(X.row(i)) + std::max(centred_norm(mine_c), centred_norm(C.row(static_cast<std::size_t>(ref[i]))));
+    const double tol = 4.0 * double(d + 2) * u * scale * scale;
+    INFO("row " << i << ": kernel label " << labels[i] << " at " << mine << ", reference " << ref[i] << " at "
+                << ref_dist[i] << ", tolerance " << tol);
+    REQUIRE(mine - ref_dist[i] <= tol);
     ++ties;
   }
-  REQUIRE(ties <= X.rows() / 100 + 1);
+  REQUIRE(ties <= X.rows() / 20 + 2);
 }
 
 }  // namespace
@@ -66,7 +83,7 @@ TEMPLATE_TEST_CASE("assignment kernel agrees with the scalar reference on awkwar
         if (k > n) continue;
         const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 100 + n + d);
         const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 200 + k + d);
-        lloyd::detail::AssignKernel<TestType> kernel(d);
+        lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
         kernel.set_centroids(C);
         auto ws = kernel.make_workspace();
         std::vector<std::int32_t> labels(n, -1);
@@ -89,11 +106,96 @@ TEMPLATE_TEST_CASE("assignment ties go to the lowest centroid index", "[kernel]"
       for (std::size_t j = 0; j < d; ++j) C(c, j) = R(c, j);
     for (std::size_t j = 0; j < d; ++j) C(3, j) = C(20, j) = C(36, j) = TestType(0.5);
     lloyd::Matrix<TestType> X(4, d, TestType(0.5));
-    lloyd::detail::AssignKernel<TestType> kernel(d);
+    lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
     kernel.set_centroids(C);
     auto ws = kernel.make_workspace();
     std::vector<std::int32_t> labels(4, -1);
     kernel.assign(X, 0, 4, labels.data(), ws);
     for (auto l : labels) REQUIRE(l == 3);
+  }
+}
+
+TEMPLATE_TEST_CASE("the kernel centres its operands: data far from the origin keep exact labels", "[kernel]", float, double) {
+  // Every feature offset by 1e4 with spread 1: |x|^2 is ~1e8 * d, so without centring
+  // float32 would lose every digit of |c|^2 - 2 x.c that tells the centroids apart.
+  for (std::size_t d : {3u, 17u, 64u}) {
+    const std::size_t n = 2000, k = 40;
+    auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 7 + d);
+    auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 8 + d);
+    std::vector<TestType> shift(d);
+    for (std::size_t j = 0; j < d; ++j) {
+      shift[j] = static_cast<TestType>(1e4 + double(j));
+      for (std::size_t i = 0; i < n; ++i) X(i, j) += shift[j];
+      for (std::size_t c = 0; c < k; ++c) C(c, j) += shift[j];
+    }
+    lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
+    kernel.set_centroids(C);
+    auto ws = kernel.make_workspace();
+    std::vector<std::int32_t> labels(n, -1);
+    kernel.assign(X, 0, n, labels.data(), ws);
+    INFO("d = " << d);
+    require_same_labels_up_to_ties<TestType>(X, C, labels, shift.data());
+  }
+}
+
+TEMPLATE_TEST_CASE("fit and predict stay exact on data offset by 1e4", "[kernel][kmeans]", float, double) {
+  auto b = lloyd::make_blobs<TestType>(3000, 16, 12, 1.0, 99);
+  for (std::size_t i = 0; i < b.X.rows(); ++i)
+    for (std::size_t j = 0; j < 16; ++j) b.X(i, j) = static_cast<TestType>(double(b.X(i, j)) + 1e4);
+  lloyd::Params p;
+  p.n_clusters = 12;
+  p.n_init = 2;
+  lloyd::KMeans<TestType> km(p);
+  const auto r = km.fit(b.X);
+  // The tolerance is judged around the data mean, where the kernel works.
+  std::vector<double> sum(16, 0.0);
+  for (std::size_t i = 0; i < b.X.rows(); ++i)
+    for (std::size_t j = 0; j < 16; ++j) sum[j] += b.X(i, j);
+  std::vector<TestType> mean(16);
+  for (std::size_t j = 0; j < 16; ++j) mean[j] = static_cast<TestType>(sum[j] / double(b.X.rows()));
+  require_same_labels_up_to_ties<TestType>(b.X, r.centroids, r.labels, mean.data());
+  require_same_labels_up_to_ties<TestType>(b.X, r.centroids, km.predict(b.X), mean.data());
+}
+
+TEMPLATE_TEST_CASE("the kernel handles every panel layout of k", "[kernel]", float, double) {
+  // k around multiples of every SIMD width (2, 4, 8, 16 lanes) and of twice that:
+  // 1- and 2-vector panels, padded panels, the k <= W tile shape, and the direct mode
+  // (k <= direct_max_k).
+  const std::size_t d = 9, n = 301;
+  const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 5);
+  for (std::size_t k : {1u, 2u, 7u, 8u, 9u, 10u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 48u, 49u, 63u, 64u, 65u, 100u}) {
+    const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 6 + k);
+    lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
+    kernel.set_centroids(C);
+    auto ws = kernel.make_workspace();
+    std::vector<std::int32_t> labels(n, -1);
+    kernel.assign(X, 0, n, labels.data(), ws);
+    INFO("k = " << k);
+    require_same_labels_up_to_ties<TestType>(X, C, labels);
+  }
+}
+
+TEMPLATE_TEST_CASE("with few centroids the kernel returns exact distances", "[kernel]", float, double) {
+  using Kernel = lloyd::detail::AssignKernel<TestType>;
+  for (std::size_t d : {1u, 3u, 17u, 129u}) {
+    for (std::size_t k = 1; k <= Kernel::direct_max_k + 1; ++k) {
+      const std::size_t n = 57;
+      const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 11 + d);
+      const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 12 + k);
+      Kernel kernel(d, nullptr);
+      kernel.set_centroids(C);
+      auto ws = kernel.make_workspace();
+      std::vector<std::int32_t> labels(n, -1);
+      std::vector<TestType> dist(n, TestType(-1));
+      const bool exact = kernel.assign(X, 0, n, labels.data(), ws, dist.data());
+      INFO("d=" << d << " k=" << k);
+      REQUIRE(exact == (k <= Kernel::direct_max_k));
+      require_same_labels_up_to_ties<TestType>(X, C, labels);
+      if (!exact) continue;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double ref = lloyd::detail::reference_squared_distance(X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
+        REQUIRE(lloyd_test::close_rel(dist[i], ref, 8 * lloyd_test::eps_of<TestType>()));
+      }
+    }
   }
 }

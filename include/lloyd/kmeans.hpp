@@ -217,7 +217,7 @@ class KMeans {
       }
     }
 
-    kernel_ = detail::AssignKernel<T, Arch>(d);
+    kernel_ = detail::AssignKernel<T, Arch>(d, P.mean.data());
     kernel_.set_centroids(best.centroids);
     centroids_ = best.centroids;
     inertia_ = best.inertia;
@@ -280,7 +280,7 @@ class KMeans {
 
   Params params_;
   Matrix<T> centroids_;
-  detail::AssignKernel<T, Arch> kernel_{0};
+  detail::AssignKernel<T, Arch> kernel_;
   double inertia_ = 0;
   int n_iter_ = 0;
   bool fitted_ = false;

@@ -28,7 +28,17 @@ class Chunking {
     if (rows_ > 0) count_ = (n + rows_ - 1) / rows_;
   }
 
+  /// [0, n) in ranges of exactly `rows` rows (the last may be shorter).
+  static Chunking of_rows(std::size_t n, std::size_t rows) {
+    Chunking c;
+    c.n_ = n;
+    c.rows_ = std::max<std::size_t>(1, rows);
+    c.count_ = (n + c.rows_ - 1) / c.rows_;
+    return c;
+  }
+
   std::size_t count() const noexcept { return count_; }
+  std::size_t rows_per_chunk() const noexcept { return rows_; }
   std::size_t size() const noexcept { return n_; }
   std::size_t begin(std::size_t c) const noexcept { return std::min(n_, c * rows_); }
   std::size_t end(std::size_t c) const noexcept { return std::min(n_, (c + 1) * rows_); }

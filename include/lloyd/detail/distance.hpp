@@ -69,6 +69,38 @@ inline void squared_distances_to(const T* LLOYD_RESTRICT x, const T* const* rows
   }
 }
 
+/// Squared distances from R rows to G rows: out[r * G + g] = |x_r - y_g|^2. Each loaded
+/// vector of a y_g serves R rows, each of an x_r serves G rows.
+template <std::size_t R, std::size_t G, class Arch = default_arch, class T>
+inline void squared_distances_block(const T* const* xs, const T* const* ys, std::size_t d, T* out) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  V acc[R][G];
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t g = 0; g < G; ++g) acc[r][g] = V(T(0));
+  std::size_t j = 0;
+  for (; j + W <= d; j += W) {
+    V xv[R];
+    for (std::size_t r = 0; r < R; ++r) xv[r] = V::load_unaligned(xs[r] + j);
+    for (std::size_t g = 0; g < G; ++g) {
+      const V yv = V::load_unaligned(ys[g] + j);
+      for (std::size_t r = 0; r < R; ++r) {
+        const V diff = xv[r] - yv;
+        acc[r][g] = xsimd::fma(diff, diff, acc[r][g]);
+      }
+    }
+  }
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t g = 0; g < G; ++g) {
+      T sum = reduce_add(acc[r][g]);
+      for (std::size_t jj = j; jj < d; ++jj) {
+        const T diff = xs[r][jj] - ys[g][jj];
+        sum += diff * diff;
+      }
+      out[r * G + g] = sum;
+    }
+}
+
 /// sum_j a[j]^2 over j < d.
 template <class Arch = default_arch, class T>
 inline T squared_norm(const T* a, std::size_t d) noexcept {

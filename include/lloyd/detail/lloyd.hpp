@@ -60,8 +60,18 @@ double squared_shift(const Matrix<T>& A, const Matrix<T>& B) {
 }
 
 /// The two steps of a Lloyd iteration over one problem, with their scratch space.
+///
+/// The centroid sums are gathered in one of two ways, chosen from (n, k, d) alone:
+///  - fused: each assignment task adds its rows into its own k x d slot while they are
+///    in cache, and update() adds the slots in task order. One pass over X per
+///    iteration; used when the slots are small next to the data (small k * d).
+///  - sorted: update() groups rows by label (counting sort) and sums each (cluster,
+///    feature slice) in row order. No per-task k x d memory; used for large k * d.
+/// Either way every sum has a fixed order, so results do not depend on the threads.
 template <class T, class Arch = default_arch>
 class LloydSteps {
+  using Kernel = AssignKernel<T, Arch>;
+
  public:
   struct Assignment {
     double inertia = 0;         ///< sum of weight x squared distance to the assigned centroid
@@ -72,46 +82,85 @@ class LloydSteps {
       : P_(P),
         k_(k),
         pool_(pool),
-        kernel_(P.d),
-        tasks_(P.n, rows_per_task(P.n, k, P.d), 4096),
-        hist_chunks_(P.n, 4096, std::max<std::size_t>(1, std::min<std::size_t>(64, (std::size_t(1) << 22) / k))),
+        kernel_(P.d, P.mean.data()),
+        block_(Kernel::block_rows(k, P.d)),
         slice_(P.d <= 2 * feature_slice ? P.d : feature_slice),
         n_slices_((P.d + slice_ - 1) / slice_) {
-    for (std::size_t w = 0; w < pool.size(); ++w) workspaces_.push_back(kernel_.make_workspace());
-    block_labels_.resize(pool.size() * assign_block);
+    const std::size_t n = P.n, d = P.d;
+    // Tasks: whole register tiles of rows, at least ~2^22 flops of work each. Fused
+    // gathering needs one k x (d + 2) slot per task, zeroed and added up every
+    // iteration: it is used when the slots fit in 16 MiB, cost at most 1/8 of a pass
+    // over X, and still leave enough tasks (>= 16, or all the rows allow) for the threads.
+    const std::size_t group = Kernel::group_rows(k);
+    const std::size_t row_cost = (2 * k + 8) * d;
+    const std::size_t rows_min = round_up((std::size_t(1) << 22) / row_cost + 1, group);
+    const std::size_t wanted = (n + rows_min - 1) / rows_min;
+    const std::size_t slot = k * (d + 2);
+    const std::size_t max_fused =
+        std::min({std::size_t(256), (std::size_t(16) << 20) / (slot * sizeof(double)), (n * d / 8) / slot});
+    fused_ = max_fused >= std::min<std::size_t>(wanted, 16);
+    const std::size_t n_tasks = std::max<std::size_t>(1, std::min(wanted, fused_ ? max_fused : std::size_t(4096)));
+    tasks_ = Chunking::of_rows(n, round_up((n + n_tasks - 1) / n_tasks, group));
+
+    workspaces_.resize(pool.size());
+    block_labels_.resize(pool.size() * block_);
+    block_dist_.resize(pool.size() * block_);
     task_inertia_.resize(tasks_.count());
     task_changed_.resize(tasks_.count());
-    hist_.resize(hist_chunks_.count() * k);
-    order_.resize(P.n);
-    cluster_begin_.resize(k + 1);
-    sums_.resize(k * P.d);
+    if (fused_) {
+      slot_sums_.resize(tasks_.count() * k * d);
+      slot_weight_.resize(tasks_.count() * k);
+      slot_members_.resize(tasks_.count() * k);
+    }
+    sums_.resize(k * d);
     weight_sum_.resize(k);
     members_.resize(k);
   }
 
   /// Labels every row with its nearest centroid of C and dist[i] with the exact squared
   /// distance to it. n_changed counts rows whose label differs from labels' old content.
-  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist) {
+  /// With `for_update`, also gathers what the next update() needs, when it can.
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update = false) {
     kernel_.set_centroids(C);
+    const bool gather = fused_ && for_update;
+    const std::size_t d = P_.d;
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t worker) {
-      std::int32_t* buf = block_labels_.data() + worker * assign_block;
+      std::int32_t* buf = block_labels_.data() + worker * block_;
+      T* buf_dist = block_dist_.data() + worker * block_;
+      double* sums = gather ? slot_sums_.data() + t * k_ * d : nullptr;
+      double* wsum = gather ? slot_weight_.data() + t * k_ : nullptr;
+      std::size_t* members = gather ? slot_members_.data() + t * k_ : nullptr;
+      if (gather) {
+        std::fill_n(sums, k_ * d, 0.0);
+        std::fill_n(wsum, k_, 0.0);
+        std::fill_n(members, k_, std::size_t(0));
+      }
       double inertia = 0;
       std::size_t changed = 0;
-      for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += assign_block) {
-        const std::size_t e = std::min(tasks_.end(t), b + assign_block);
-        kernel_.assign(P_.X, b, e, buf, workspaces_[worker]);
+      for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += block_) {
+        const std::size_t e = std::min(tasks_.end(t), b + block_);
+        const bool exact = kernel_.assign(P_.X, b, e, buf, workspaces_[worker], buf_dist);
         for (std::size_t i = b; i < e; ++i) {
           const std::int32_t l = buf[i - b];
           changed += labels[i] != l;
           labels[i] = l;
-          const T di = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(l)), P_.d);
+          const std::size_t c = static_cast<std::size_t>(l);
+          const T* x = P_.X.row(i);
+          const T di = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
           dist[i] = di;
-          inertia += static_cast<double>(P_.weight(i)) * static_cast<double>(di);
+          const T w = P_.weight(i);
+          inertia += static_cast<double>(w) * static_cast<double>(di);
+          if (gather && w > 0) {
+            add_row(sums + c * d, x, d, w);
+            wsum[c] += static_cast<double>(w);
+            ++members[c];
+          }
         }
       }
       task_inertia_[t] = inertia;
       task_changed_[t] = changed;
     });
+    gathered_ = gather;
     Assignment a;
     for (std::size_t t = 0; t < tasks_.count(); ++t) {
       a.inertia += task_inertia_[t];
@@ -125,7 +174,11 @@ class LloydSteps {
   /// as scikit-learn does; those rows' labels change. Returns the number relocated.
   /// A cluster that stays empty (no row can be spared) keeps its old centroid.
   std::size_t update(MatrixView<const T> C_old, std::int32_t* labels, const T* dist, Matrix<T>& C_new) {
-    accumulate(labels);
+    if (gathered_)
+      reduce_slots();
+    else
+      accumulate(labels);
+    gathered_ = false;
     std::vector<std::size_t> empty;
     for (std::size_t c = 0; c < k_; ++c)
       if (members_[c] == 0) empty.push_back(c);
@@ -150,22 +203,54 @@ class LloydSteps {
 
   /// Weight of each cluster after the last update().
   const std::vector<double>& cluster_weights() const noexcept { return weight_sum_; }
+  /// Whether centroid sums are gathered during the assignment pass (see the class note).
+  bool fused() const noexcept { return fused_; }
 
  private:
-  static constexpr std::size_t assign_block = 256;  // rows per kernel call
-  static constexpr std::size_t feature_slice = 64;  // features per update task
+  static constexpr std::size_t feature_slice = 64;  // features per update task (sorted mode)
 
-  // Rows per assignment task: enough work per task to amortise the hand-off (about
-  // 2^17 flops at least), small enough to balance; depends on the shape only.
-  static std::size_t rows_per_task(std::size_t n, std::size_t k, std::size_t d) {
-    const std::size_t flops_per_row = std::max<std::size_t>(1, 2 * k * d);
-    const std::size_t min_rows = std::max<std::size_t>(16, (std::size_t(1) << 17) / flops_per_row);
-    return std::max(min_rows, std::min<std::size_t>(assign_block * 4, n / 64 + 1));
+  static void add_row(double* LLOYD_RESTRICT sum, const T* LLOYD_RESTRICT x, std::size_t d, T w) noexcept {
+    if (w == T(1)) {
+      for (std::size_t j = 0; j < d; ++j) sum[j] += static_cast<double>(x[j]);
+    } else {
+      const double wd = static_cast<double>(w);
+      for (std::size_t j = 0; j < d; ++j) sum[j] += wd * static_cast<double>(x[j]);
+    }
   }
 
-  // Counting sort of rows by label, then per-cluster weighted sums in row order.
+  // Fused mode: totals = the task slots added in task order, clusters in parallel.
+  void reduce_slots() {
+    const std::size_t d = P_.d, n_tasks = tasks_.count();
+    const std::size_t per_task = std::max<std::size_t>(1, 4096 / (n_tasks * (d + 2)));
+    const std::size_t groups = (k_ + per_task - 1) / per_task;
+    pool_.parallel_for(groups, [&](std::size_t g, std::size_t) {
+      for (std::size_t c = g * per_task; c < std::min(k_, (g + 1) * per_task); ++c) {
+        double* out = sums_.data() + c * d;
+        std::fill_n(out, d, 0.0);
+        double w = 0;
+        std::size_t m = 0;
+        for (std::size_t t = 0; t < n_tasks; ++t) {
+          const double* s = slot_sums_.data() + (t * k_ + c) * d;
+          for (std::size_t j = 0; j < d; ++j) out[j] += s[j];
+          w += slot_weight_[t * k_ + c];
+          m += slot_members_[t * k_ + c];
+        }
+        weight_sum_[c] = w;
+        members_[c] = m;
+      }
+    });
+  }
+
+  // Sorted mode: counting sort of rows by label, then per-cluster weighted sums in row order.
   void accumulate(const std::int32_t* labels) {
-    const std::size_t k = k_, d = P_.d, n_hist = hist_chunks_.count();
+    const std::size_t k = k_, d = P_.d;
+    if (order_.empty()) {
+      hist_chunks_ = Chunking(P_.n, 4096, std::max<std::size_t>(1, std::min<std::size_t>(64, (std::size_t(1) << 22) / k)));
+      hist_.resize(hist_chunks_.count() * k);
+      order_.resize(P_.n);
+      cluster_begin_.resize(k + 1);
+    }
+    const std::size_t n_hist = hist_chunks_.count();
     pool_.parallel_for(n_hist, [&](std::size_t ch, std::size_t) {
       std::size_t* h = hist_.data() + ch * k;
       std::fill_n(h, k, std::size_t(0));
@@ -186,30 +271,42 @@ class LloydSteps {
       for (std::size_t i = hist_chunks_.begin(ch); i < hist_chunks_.end(ch); ++i) order_[cursor[labels[i]]++] = i;
     });
 
-    pool_.parallel_for(k * n_slices_, [&](std::size_t t, std::size_t) {
-      const std::size_t c = t / n_slices_, s = t % n_slices_;
-      const std::size_t j0 = s * slice_, j1 = std::min(d, j0 + slice_);
-      double* sum = sums_.data() + c * d + j0;
-      std::fill(sum, sum + (j1 - j0), 0.0);
-      double wsum = 0;
-      std::size_t members = 0;
-      for (std::size_t p = cluster_begin_[c]; p < cluster_begin_[c + 1]; ++p) {
-        const std::size_t i = order_[p];
-        const T* x = P_.X.row(i) + j0;
-        if (P_.weights) {
-          const double w = static_cast<double>(P_.weights[i]);
-          if (w == 0) continue;
-          for (std::size_t j = 0; j < j1 - j0; ++j) sum[j] += w * static_cast<double>(x[j]);
-          wsum += w;
-        } else {
-          for (std::size_t j = 0; j < j1 - j0; ++j) sum[j] += static_cast<double>(x[j]);
-          wsum += 1;
-        }
-        ++members;
+    // Consecutive clusters grouped into tasks of about equal row counts (at least ~16k
+    // values each), times feature slices: the grouping depends on the labels only.
+    const std::size_t n = P_.n;
+    const std::size_t target_groups = std::max<std::size_t>(1, std::min<std::size_t>(256, n * d / 16384));
+    const std::size_t rows_per_group = (n + target_groups - 1) / target_groups;
+    group_begin_.clear();
+    group_begin_.push_back(0);
+    for (std::size_t c = 0, rows = 0; c < k; ++c) {
+      rows += cluster_begin_[c + 1] - cluster_begin_[c];
+      if (rows >= rows_per_group && c + 1 < k) {
+        group_begin_.push_back(c + 1);
+        rows = 0;
       }
-      if (s == 0) {
-        weight_sum_[c] = wsum;
-        members_[c] = members;
+    }
+    group_begin_.push_back(k);
+    const std::size_t n_groups = group_begin_.size() - 1;
+    pool_.parallel_for(n_groups * n_slices_, [&](std::size_t t, std::size_t) {
+      const std::size_t g = t / n_slices_, s = t % n_slices_;
+      const std::size_t j0 = s * slice_, j1 = std::min(d, j0 + slice_);
+      for (std::size_t c = group_begin_[g]; c < group_begin_[g + 1]; ++c) {
+        double* sum = sums_.data() + c * d + j0;
+        std::fill(sum, sum + (j1 - j0), 0.0);
+        double wsum = 0;
+        std::size_t members = 0;
+        for (std::size_t p = cluster_begin_[c]; p < cluster_begin_[c + 1]; ++p) {
+          const std::size_t i = order_[p];
+          const T w = P_.weight(i);
+          if (w <= 0) continue;
+          add_row(sum, P_.X.row(i) + j0, j1 - j0, w);
+          wsum += static_cast<double>(w);
+          ++members;
+        }
+        if (s == 0) {
+          weight_sum_[c] = wsum;
+          members_[c] = members;
+        }
       }
     });
   }
@@ -242,18 +339,26 @@ class LloydSteps {
   const Problem<T>& P_;
   std::size_t k_;
   ThreadPool& pool_;
-  AssignKernel<T, Arch> kernel_;
-  std::vector<typename AssignKernel<T, Arch>::Workspace> workspaces_;
-  Chunking tasks_;
-  Chunking hist_chunks_;
+  Kernel kernel_;
+  std::size_t block_;
   std::size_t slice_;
   std::size_t n_slices_;
+  Chunking tasks_;
+  bool fused_ = false;
+  bool gathered_ = false;
+  std::vector<typename Kernel::Workspace> workspaces_;
   std::vector<std::int32_t> block_labels_;
+  std::vector<T> block_dist_;
   std::vector<double> task_inertia_;
   std::vector<std::size_t> task_changed_;
+  std::vector<double> slot_sums_;
+  std::vector<double> slot_weight_;
+  std::vector<std::size_t> slot_members_;
+  Chunking hist_chunks_;
   std::vector<std::size_t> hist_;
   std::vector<std::size_t> order_;
   std::vector<std::size_t> cluster_begin_;
+  std::vector<std::size_t> group_begin_;
   std::vector<double> sums_;
   std::vector<double> weight_sum_;
   std::vector<std::size_t> members_;
@@ -286,7 +391,7 @@ RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p
 
   for (int it = 1; it <= p.max_iter; ++it) {
     const double t0 = clock.seconds();
-    const auto a = steps.assign(centroids, r.labels.data(), dist.data());
+    const auto a = steps.assign(centroids, r.labels.data(), dist.data(), true);
     const std::size_t relocated = steps.update(centroids, r.labels.data(), dist.data(), next);
     const double shift = squared_shift(centroids, next);
     std::swap(centroids, next);
