@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -185,7 +186,7 @@ class KMeans {
 
     const std::size_t n = X.rows(), d = X.cols(), k = p.n_clusters;
     const detail::Stopwatch clock;
-    detail::ThreadPool pool(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
+    detail::ThreadPool& pool = fit_pool_.get(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
     const detail::Problem<T> P = detail::make_problem(X, weights, pool);
 
     detail::RunResult<T> best;
@@ -278,7 +279,26 @@ class KMeans {
     return s;
   }
 
+  // The workers of fit(), kept between fits of the same model (a copy of the model
+  // starts without any). Only fit() uses them, and fit() is not reentrant.
+  class FitPool {
+   public:
+    FitPool() = default;
+    FitPool(const FitPool&) {}
+    FitPool& operator=(const FitPool&) { return *this; }
+    FitPool(FitPool&&) noexcept = default;
+    FitPool& operator=(FitPool&&) noexcept = default;
+    detail::ThreadPool& get(std::size_t n_threads) {
+      if (!pool_ || pool_->size() != n_threads) pool_ = std::make_unique<detail::ThreadPool>(n_threads);
+      return *pool_;
+    }
+
+   private:
+    std::unique_ptr<detail::ThreadPool> pool_;
+  };
+
   Params params_;
+  FitPool fit_pool_;
   Matrix<T> centroids_;
   detail::AssignKernel<T, Arch> kernel_;
   double inertia_ = 0;

@@ -198,6 +198,9 @@ class AssignKernel {
   std::size_t n_clusters() const noexcept { return k_; }
   std::size_t n_features() const noexcept { return d_; }
 
+  /// Whether assign() provides exact distances for k centroids (the direct mode).
+  static constexpr bool exact_distances(std::size_t k) noexcept { return k <= direct_max_k; }
+
   /// Rows of one register tile for k centroids: callers that split rows into pieces
   /// waste the least padding with multiples of it.
   static constexpr std::size_t group_rows(std::size_t k) noexcept {
@@ -218,7 +221,7 @@ class AssignKernel {
   /// (few centroids), it stores them in dist[i - begin] and returns true.
   bool assign(MatrixView<const T> X, std::size_t begin, std::size_t end, std::int32_t* labels, Workspace& ws,
               T* dist = nullptr) const {
-    if (k_ <= direct_max_k) {
+    if (exact_distances(k_)) {
       assign_direct(X, begin, end, labels, dist);
       return dist != nullptr;
     }

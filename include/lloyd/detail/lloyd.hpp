@@ -47,18 +47,6 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-/// Sum of squared distances between corresponding rows of A and B, in double.
-template <class T>
-double squared_shift(const Matrix<T>& A, const Matrix<T>& B) {
-  double s = 0;
-  for (std::size_t c = 0; c < A.rows(); ++c)
-    for (std::size_t j = 0; j < A.cols(); ++j) {
-      const double diff = static_cast<double>(A(c, j)) - static_cast<double>(B(c, j));
-      s += diff * diff;
-    }
-  return s;
-}
-
 /// The two steps of a Lloyd iteration over one problem, with their scratch space.
 ///
 /// The centroid sums are gathered in one of two ways, chosen from (n, k, d) alone:
@@ -119,8 +107,11 @@ class LloydSteps {
 
   /// Labels every row with its nearest centroid of C and dist[i] with the exact squared
   /// distance to it. n_changed counts rows whose label differs from labels' old content.
-  /// With `for_update`, also gathers what the next update() needs, when it can.
-  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update = false) {
+  /// With `for_update`, also gathers what the next update() needs, when it can. Without
+  /// `with_distances`, dist and the inertia (NaN then) may be skipped where they would
+  /// cost a separate look at each row; update() computes distances itself if it needs them.
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update = false,
+                    bool with_distances = true) {
     kernel_.set_centroids(C);
     const bool gather = fused_ && for_update;
     const std::size_t d = P_.d;
@@ -140,16 +131,19 @@ class LloydSteps {
       for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += block_) {
         const std::size_t e = std::min(tasks_.end(t), b + block_);
         const bool exact = kernel_.assign(P_.X, b, e, buf, workspaces_[worker], buf_dist);
+        const bool distances = exact || with_distances;
         for (std::size_t i = b; i < e; ++i) {
           const std::int32_t l = buf[i - b];
           changed += labels[i] != l;
           labels[i] = l;
           const std::size_t c = static_cast<std::size_t>(l);
           const T* x = P_.X.row(i);
-          const T di = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
-          dist[i] = di;
           const T w = P_.weight(i);
-          inertia += static_cast<double>(w) * static_cast<double>(di);
+          if (distances) {
+            const T di = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
+            dist[i] = di;
+            inertia += static_cast<double>(w) * static_cast<double>(di);
+          }
           if (gather && w > 0) {
             add_row(sums + c * d, x, d, w);
             wsum[c] += static_cast<double>(w);
@@ -161,19 +155,45 @@ class LloydSteps {
       task_changed_[t] = changed;
     });
     gathered_ = gather;
+    distances_valid_ = with_distances || Kernel::exact_distances(k_);
     Assignment a;
     for (std::size_t t = 0; t < tasks_.count(); ++t) {
       a.inertia += task_inertia_[t];
       a.n_changed += task_changed_[t];
     }
+    if (!distances_valid_) a.inertia = std::numeric_limits<double>::quiet_NaN();
     return a;
   }
 
+  /// Exact squared distances of the rows to their centroids of C (labels as given), and
+  /// the weighted inertia; for when assign() skipped them.
+  double distances(MatrixView<const T> C, const std::int32_t* labels, T* dist) {
+    const std::size_t d = P_.d;
+    pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
+      double inertia = 0;
+      for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
+        const T di = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
+        dist[i] = di;
+        inertia += static_cast<double>(P_.weight(i)) * static_cast<double>(di);
+      }
+      task_inertia_[t] = inertia;
+    });
+    distances_valid_ = true;
+    double inertia = 0;
+    for (std::size_t t = 0; t < tasks_.count(); ++t) inertia += task_inertia_[t];
+    return inertia;
+  }
+
+  struct Update {
+    std::size_t n_relocated = 0;  ///< empty clusters moved onto far rows
+    double center_shift = 0;      ///< sum over clusters of |C_new - C_old|^2
+  };
+
   /// C_new = weighted mean of each cluster of `labels`. Clusters left without a row of
   /// positive weight take the rows farthest from their centroid (dist, from assign()),
-  /// as scikit-learn does; those rows' labels change. Returns the number relocated.
-  /// A cluster that stays empty (no row can be spared) keeps its old centroid.
-  std::size_t update(MatrixView<const T> C_old, std::int32_t* labels, const T* dist, Matrix<T>& C_new) {
+  /// as scikit-learn does; those rows' labels change. A cluster that stays empty (no row
+  /// can be spared) keeps its old centroid.
+  Update update(MatrixView<const T> C_old, std::int32_t* labels, T* dist, Matrix<T>& C_new) {
     if (gathered_)
       reduce_slots();
     else
@@ -182,23 +202,39 @@ class LloydSteps {
     std::vector<std::size_t> empty;
     for (std::size_t c = 0; c < k_; ++c)
       if (members_[c] == 0) empty.push_back(c);
-    std::size_t relocated = 0;
+    Update u;
     if (!empty.empty()) {
-      relocated = relocate(empty, labels, dist);
-      if (relocated > 0) accumulate(labels);
+      if (!distances_valid_) distances(C_old, labels, dist);
+      u.n_relocated = relocate(empty, labels, dist);
+      if (u.n_relocated > 0) accumulate(labels);
     }
+    // New centroids and their shifts, clusters in parallel; shifts added in cluster order.
     const std::size_t d = P_.d;
-    for (std::size_t c = 0; c < k_; ++c) {
-      T* out = C_new.row(c);
-      if (members_[c] == 0) {
-        std::copy_n(C_old.row(c), d, out);
-        continue;
+    const std::size_t per_task = std::max<std::size_t>(1, 8192 / d);
+    const std::size_t n_tasks = (k_ + per_task - 1) / per_task;
+    shift_parts_.resize(k_);
+    pool_.parallel_for(n_tasks, [&](std::size_t t, std::size_t) {
+      for (std::size_t c = t * per_task; c < std::min(k_, (t + 1) * per_task); ++c) {
+        T* out = C_new.row(c);
+        const T* old = C_old.row(c);
+        if (members_[c] == 0) {
+          std::copy_n(old, d, out);
+          shift_parts_[c] = 0;
+          continue;
+        }
+        const double inv = 1.0 / weight_sum_[c];
+        const double* s = sums_.data() + c * d;
+        double shift = 0;
+        for (std::size_t j = 0; j < d; ++j) {
+          out[j] = static_cast<T>(s[j] * inv);
+          const double diff = static_cast<double>(out[j]) - static_cast<double>(old[j]);
+          shift += diff * diff;
+        }
+        shift_parts_[c] = shift;
       }
-      const double inv = 1.0 / weight_sum_[c];
-      const double* s = sums_.data() + c * d;
-      for (std::size_t j = 0; j < d; ++j) out[j] = static_cast<T>(s[j] * inv);
-    }
-    return relocated;
+    });
+    for (std::size_t c = 0; c < k_; ++c) u.center_shift += shift_parts_[c];
+    return u;
   }
 
   /// Weight of each cluster after the last update().
@@ -208,6 +244,7 @@ class LloydSteps {
 
  private:
   static constexpr std::size_t feature_slice = 64;  // features per update task (sorted mode)
+  static constexpr std::size_t sum_chunk = 32;      // features summed in registers at once
 
   static void add_row(double* LLOYD_RESTRICT sum, const T* LLOYD_RESTRICT x, std::size_t d, T w) noexcept {
     if (w == T(1)) {
@@ -291,24 +328,49 @@ class LloydSteps {
       const std::size_t g = t / n_slices_, s = t % n_slices_;
       const std::size_t j0 = s * slice_, j1 = std::min(d, j0 + slice_);
       for (std::size_t c = group_begin_[g]; c < group_begin_[g + 1]; ++c) {
-        double* sum = sums_.data() + c * d + j0;
-        std::fill(sum, sum + (j1 - j0), 0.0);
+        const std::size_t* rows = order_.data() + cluster_begin_[c];
+        const std::size_t count = cluster_begin_[c + 1] - cluster_begin_[c];
         double wsum = 0;
         std::size_t members = 0;
-        for (std::size_t p = cluster_begin_[c]; p < cluster_begin_[c + 1]; ++p) {
-          const std::size_t i = order_[p];
-          const T w = P_.weight(i);
-          if (w <= 0) continue;
-          add_row(sum, P_.X.row(i) + j0, j1 - j0, w);
-          wsum += static_cast<double>(w);
-          ++members;
-        }
+        for (std::size_t j = j0; j < j1; j += sum_chunk)
+          sum_rows(rows, count, j, std::min(sum_chunk, j1 - j), sums_.data() + c * d + j, wsum, members);
         if (s == 0) {
           weight_sum_[c] = wsum;
           members_[c] = members;
         }
       }
     });
+  }
+
+  // out[0..len) = sum of weight x X(row, j0 + ...) over the given rows; the running sum
+  // stays in registers (a store/load chain through memory would bound the speed), in
+  // row order. wsum and members are added only for the first chunk of a row slice.
+  void sum_rows(const std::size_t* rows, std::size_t count, std::size_t j0, std::size_t len, double* out, double& wsum,
+                std::size_t& members) const {
+    double acc[sum_chunk] = {};
+    double ws = 0;
+    std::size_t m = 0;
+    for (std::size_t p = 0; p < count; ++p) {
+      const std::size_t i = rows[p];
+      const T w = P_.weight(i);
+      if (w <= 0) continue;
+      const T* LLOYD_RESTRICT x = P_.X.row(i) + j0;
+      if (len == sum_chunk) {
+        if (w == T(1))
+          for (std::size_t j = 0; j < sum_chunk; ++j) acc[j] += static_cast<double>(x[j]);
+        else
+          for (std::size_t j = 0; j < sum_chunk; ++j) acc[j] += static_cast<double>(w) * static_cast<double>(x[j]);
+      } else {
+        for (std::size_t j = 0; j < len; ++j) acc[j] += static_cast<double>(w) * static_cast<double>(x[j]);
+      }
+      ws += static_cast<double>(w);
+      ++m;
+    }
+    std::copy_n(acc, len, out);
+    if (j0 % slice_ == 0) {
+      wsum = ws;
+      members = m;
+    }
   }
 
   // Moves the farthest rows (largest dist, then lowest index; positive weight and
@@ -346,6 +408,7 @@ class LloydSteps {
   Chunking tasks_;
   bool fused_ = false;
   bool gathered_ = false;
+  bool distances_valid_ = false;
   std::vector<typename Kernel::Workspace> workspaces_;
   std::vector<std::int32_t> block_labels_;
   std::vector<T> block_dist_;
@@ -360,6 +423,7 @@ class LloydSteps {
   std::vector<std::size_t> cluster_begin_;
   std::vector<std::size_t> group_begin_;
   std::vector<double> sums_;
+  std::vector<double> shift_parts_;
   std::vector<double> weight_sum_;
   std::vector<std::size_t> members_;
 };
@@ -389,11 +453,14 @@ RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p
   double prev_inertia = std::numeric_limits<double>::quiet_NaN();
   bool strict = false;
 
+  // The inertia of intermediate iterations is computed only if someone looks at it.
+  const bool observed = p.verbose || static_cast<bool>(p.on_iteration) || p.inertia_tol > 0;
   for (int it = 1; it <= p.max_iter; ++it) {
     const double t0 = clock.seconds();
-    const auto a = steps.assign(centroids, r.labels.data(), dist.data(), true);
-    const std::size_t relocated = steps.update(centroids, r.labels.data(), dist.data(), next);
-    const double shift = squared_shift(centroids, next);
+    const auto a = steps.assign(centroids, r.labels.data(), dist.data(), true, observed);
+    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next);
+    const std::size_t relocated = u.n_relocated;
+    const double shift = u.center_shift;
     std::swap(centroids, next);
     r.n_iter = it;
     r.inertia = a.inertia;
@@ -445,6 +512,8 @@ RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p
   if (!strict) {
     const auto a = steps.assign(centroids, r.labels.data(), dist.data());
     r.inertia = a.inertia;
+  } else if (!observed) {
+    r.inertia = steps.distances(centroids, r.labels.data(), dist.data());
   }
   r.centroids = std::move(centroids);
   return r;

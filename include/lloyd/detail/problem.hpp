@@ -11,6 +11,7 @@
 
 #include "../matrix.hpp"
 #include "checks.hpp"
+#include "config.hpp"
 #include "chunks.hpp"
 #include "parallel.hpp"
 
@@ -44,9 +45,9 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
   std::vector<double> partial(chunks.count() * d, 0.0);
 
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-    double* s = partial.data() + c * d;
+    double* LLOYD_RESTRICT s = partial.data() + c * d;
     for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
-      const T* x = X.row(i);
+      const T* LLOYD_RESTRICT x = X.row(i);
       for (std::size_t j = 0; j < d; ++j) s[j] += static_cast<double>(x[j]);
     }
   });
@@ -67,11 +68,12 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
 
   std::fill(partial.begin(), partial.end(), 0.0);
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-    double* s = partial.data() + c * d;
+    double* LLOYD_RESTRICT s = partial.data() + c * d;
+    const double* LLOYD_RESTRICT m = mean.data();
     for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
-      const T* x = X.row(i);
+      const T* LLOYD_RESTRICT x = X.row(i);
       for (std::size_t j = 0; j < d; ++j) {
-        const double diff = static_cast<double>(x[j]) - mean[j];
+        const double diff = static_cast<double>(x[j]) - m[j];
         s[j] += diff * diff;
       }
     }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release, -march=native), runs them and writes a Markdown
+# table and an SVG plot into bench/results/. Extra arguments go to the benchmark
+# binary, e.g. --benchmark_filter=mojo_k to run one sweep.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+ensure_packages g++ cmake make libxsimd-dev libbenchmark-dev libopenblas-dev python3
+cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DLLOYD_NATIVE=ON \
+  -DLLOYD_BUILD_TESTS=OFF -DLLOYD_BUILD_EXAMPLES=OFF -DLLOYD_BUILD_BENCH=ON >/dev/null
+cmake --build build/bench --target bench_lloyd -j "$(jobs)"
+mkdir -p bench/results
+./build/bench/bench/bench_lloyd --benchmark_out=bench/results/bench_lloyd.json --benchmark_out_format=json "$@"
+
+cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+cores=$(nproc)
+flags=$(grep -o -w 'avx512f\|avx2\|fma' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')
+blas=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo "?")
+python3 bench/report.py bench/results/bench_lloyd.json bench/results \
+  "CPU: ${cpu:-unknown}, ${cores} cores visible; SIMD: ${flags}" \
+  "Compiler: $(c++ --version | head -1), -O3 -march=native" \
+  "OpenBLAS ${blas} (Debian), threads: all cores; lloyd threads: all cores" \
+  "Date: $(date -u +%Y-%m-%d)"
