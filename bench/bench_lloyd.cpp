@@ -11,13 +11,14 @@
 // Counters: GFLOP/s (2 n k d per Lloyd iteration), ms_per_iter, and on lloyd's rows
 // speedup (naive time / lloyd time) and vs_blas (lloyd GFLOP/s / gemm GFLOP/s).
 // The naive baseline runs 1 iteration on the large cases (its time per iteration is
-// what the speedup uses).
+// what the speedup uses). LLOYD_BENCH_REPETITIONS=N repeats every benchmark N times.
 #include <benchmark/benchmark.h>
 #include <lloyd/detail/reference.hpp>
 #include <lloyd/lloyd.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -174,32 +175,39 @@ void bench_headline(benchmark::State& state) {
   state.counters["iterations"] = double(iters) / double(state.iterations());
 }
 
+// Each implementation runs `reps` times (bench/report.py keeps the fastest: the
+// machine's noise only ever adds time); the slow naive runs of the large cases once.
 template <class T>
-void register_case(const Case& c) {
+void register_case(const Case& c, int reps) {
   benchmark::RegisterBenchmark(("naive/" + c.name()).c_str(), bench_naive<T>, c)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
-      ->MinTime(0.2);
+      ->MinTime(0.2)
+      ->Repetitions(c.naive_iters < c.iters ? 1 : reps);
 #ifdef LLOYD_BENCH_HAVE_BLAS
   benchmark::RegisterBenchmark(("blas/" + c.name()).c_str(), bench_blas<T>, c)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
-      ->MinTime(0.2);
+      ->MinTime(0.2)
+      ->Repetitions(reps);
 #endif
   benchmark::RegisterBenchmark(("lloyd/" + c.name()).c_str(), bench_lloyd<T>, c)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime()
-      ->MinTime(0.5);
+      ->MinTime(0.5)
+      ->Repetitions(reps);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (std::size_t k = 5; k <= 185; k += 15) register_case<double>({"mojo_k", 2000, 200, k, 10, false, 10});
-  for (std::size_t n = 2000; n <= 22000; n += 2000) register_case<double>({"mojo_n", n, 200, 80, 10, false, 10});
-  for (std::size_t d = 200; d <= 3800; d += 200) register_case<double>({"mojo_d", 4000, d, 5, 10, false, 10});
-  register_case<float>({"large", 100000, 128, 1000, 20, true, 1});
-  register_case<float>({"large", 500000, 128, 1000, 10, true, 1});
+  const char* env = std::getenv("LLOYD_BENCH_REPETITIONS");
+  const int reps = env ? std::max(1, std::atoi(env)) : 1;
+  for (std::size_t k = 5; k <= 185; k += 15) register_case<double>({"mojo_k", 2000, 200, k, 10, false, 10}, reps);
+  for (std::size_t n = 2000; n <= 22000; n += 2000) register_case<double>({"mojo_n", n, 200, 80, 10, false, 10}, reps);
+  for (std::size_t d = 200; d <= 3800; d += 200) register_case<double>({"mojo_d", 4000, d, 5, 10, false, 10}, reps);
+  register_case<float>({"large", 100000, 128, 1000, 20, true, 1}, reps);
+  register_case<float>({"large", 500000, 128, 1000, 10, true, 1}, reps);
   benchmark::RegisterBenchmark("headline/fit_3000x100_k5_f64", bench_headline)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();

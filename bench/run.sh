@@ -10,7 +10,7 @@ cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DLLOYD_NATIVE=ON \
   -DLLOYD_BUILD_TESTS=OFF -DLLOYD_BUILD_EXAMPLES=OFF -DLLOYD_BUILD_BENCH=ON >/dev/null
 cmake --build build/bench --target bench_lloyd -j "$(jobs)"
 mkdir -p bench/results
-./build/bench/bench/bench_lloyd --benchmark_out=bench/results/bench_lloyd.json --benchmark_out_format=json "$@"
+LLOYD_BENCH_REPETITIONS=${LLOYD_BENCH_REPETITIONS:-3} ./build/bench/bench/bench_lloyd --benchmark_out=bench/results/bench_lloyd.json --benchmark_out_format=json "$@"
 
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 cores=$(nproc)

@@ -358,3 +358,73 @@ TEST_CASE("verbose prints each iteration and why it stopped on stderr", "[kmeans
   REQUIRE(out.find("Converged at iteration " + std::to_string(r.n_iter) + ": strict convergence") != std::string::npos);
 }
 #endif
+
+TEMPLATE_TEST_CASE("tol stops at the first shift within tol x mean column variance", "[kmeans]", float, double) {
+  // Offset by 1e4 so that a naive one-pass variance would lose every digit in float.
+  auto b = lloyd::make_blobs<TestType>(4000, 6, 9, 3.0, 31);
+  for (std::size_t i = 0; i < b.X.rows(); ++i)
+    for (std::size_t j = 0; j < 6; ++j) b.X(i, j) = static_cast<TestType>(double(b.X(i, j)) + 1e4);
+  double mean_var = 0;
+  for (std::size_t j = 0; j < 6; ++j) {
+    double m = 0, v = 0;
+    for (std::size_t i = 0; i < b.X.rows(); ++i) m += b.X(i, j);
+    m /= double(b.X.rows());
+    for (std::size_t i = 0; i < b.X.rows(); ++i) v += (b.X(i, j) - m) * (b.X(i, j) - m);
+    mean_var += v / double(b.X.rows()) / 6.0;
+  }
+  for (double tol : {1e-2, 1e-4}) {
+    lloyd::Params p;
+    p.n_clusters = 9;
+    p.seed = 5;
+    p.tol = tol;
+    std::vector<double> shifts;
+    std::size_t last_changed = 0;
+    p.on_iteration = [&](const lloyd::IterationStats& s) {
+      shifts.push_back(s.center_shift);
+      last_changed = s.n_changed;
+    };
+    const auto r = lloyd::KMeans<TestType>(p).fit(b.X);
+    REQUIRE(r.converged);
+    const double threshold = tol * mean_var;
+    INFO("tol " << tol << " threshold " << threshold);
+    for (std::size_t t = 0; t + 1 < shifts.size(); ++t) REQUIRE(shifts[t] > threshold * (1 + 1e-9));
+    REQUIRE((shifts.back() <= threshold * (1 + 1e-9) || last_changed == 0));
+  }
+}
+
+TEMPLATE_TEST_CASE("every update path is bit-identical for any number of threads", "[kmeans][determinism]", float, double) {
+  struct Shape {
+    std::size_t n, d, k;
+    bool fused;
+  };
+  // Direct kernel + fused sums; tiled kernel + fused sums; tiled kernel + counting sort.
+  const Shape shapes[] = {{30000, 3, 5, true}, {40000, 16, 24, true}, {3000, 40, 150, false}};
+  for (const Shape& sh : shapes) {
+    const auto X = lloyd::make_blobs<TestType>(sh.n, sh.d, sh.k, 4.0, sh.n + sh.k).X;
+    {
+      lloyd::detail::ThreadPool pool(1);
+      const auto P = lloyd::detail::make_problem<TestType>(X, nullptr, pool);
+      lloyd::detail::LloydSteps<TestType> steps(P, sh.k, pool);
+      INFO("n=" << sh.n << " d=" << sh.d << " k=" << sh.k);
+      REQUIRE(steps.fused() == sh.fused);
+    }
+    std::vector<TestType> w(sh.n);
+    for (std::size_t i = 0; i < sh.n; ++i) w[i] = static_cast<TestType>(0.25 + double(i % 7));
+    for (bool weighted : {false, true}) {
+      lloyd::Params p;
+      p.n_clusters = sh.k;
+      p.seed = 3;
+      p.max_iter = 15;
+      p.n_threads = 1;
+      const auto a = weighted ? lloyd::KMeans<TestType>(p).fit(X, w) : lloyd::KMeans<TestType>(p).fit(X);
+      for (int threads : {2, 3, 8}) {
+        p.n_threads = threads;
+        const auto b = weighted ? lloyd::KMeans<TestType>(p).fit(X, w) : lloyd::KMeans<TestType>(p).fit(X);
+        INFO("n=" << sh.n << " k=" << sh.k << " weighted=" << weighted << " threads=" << threads);
+        REQUIRE(b.centroids == a.centroids);
+        REQUIRE(b.labels == a.labels);
+        REQUIRE(b.inertia == a.inertia);
+      }
+    }
+  }
+}

@@ -31,8 +31,10 @@ struct Problem {
   T weight(std::size_t i) const noexcept { return weights ? weights[i] : T(1); }
 };
 
-/// Column statistics of X in two passes (mean, then centred squares), chunked so the
-/// sums are the same for any thread count. Throws naming the first NaN/Inf of X.
+/// Column statistics of X in one pass, chunked so the sums are the same for any thread
+/// count. Sums are taken of x - x0 (x0 = the first row, which lies among the data), so
+/// mean = x0 + S1 / n and variance = (S2 - S1^2 / n) / n lose no digits to data that sit
+/// far from the origin. Throws naming the first NaN/Inf of X.
 template <class T>
 Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool) {
   Problem<T> P;
@@ -42,47 +44,43 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
   P.d = X.cols();
   const std::size_t n = P.n, d = P.d;
   const Chunking chunks(n, 2048, 64);
-  std::vector<double> partial(chunks.count() * d, 0.0);
+  std::vector<double> partial(chunks.count() * 2 * d, 0.0);
+  std::vector<double> origin(d);
+  for (std::size_t j = 0; j < d; ++j) origin[j] = static_cast<double>(X(0, j));
 
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-    double* LLOYD_RESTRICT s = partial.data() + c * d;
-    for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
-      const T* LLOYD_RESTRICT x = X.row(i);
-      for (std::size_t j = 0; j < d; ++j) s[j] += static_cast<double>(x[j]);
-    }
-  });
-  std::vector<double> mean(d, 0.0);
-  for (std::size_t c = 0; c < chunks.count(); ++c)
-    for (std::size_t j = 0; j < d; ++j) mean[j] += partial[c * d + j];
-  bool finite = true;
-  for (std::size_t j = 0; j < d; ++j) {
-    mean[j] /= static_cast<double>(n);
-    finite = finite && std::isfinite(mean[j]);
-  }
-  // A NaN or Inf anywhere makes its column's sum non-finite; only then look for it.
-  // (Finite values beyond ~1e308 / n can overflow the sum too: then nothing is found.)
-  if (!finite) {
-    check_finite(X, "X");
-    for (auto& m : mean) m = 0;
-  }
-
-  std::fill(partial.begin(), partial.end(), 0.0);
-  pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-    double* LLOYD_RESTRICT s = partial.data() + c * d;
-    const double* LLOYD_RESTRICT m = mean.data();
+    double* LLOYD_RESTRICT s1 = partial.data() + c * 2 * d;
+    double* LLOYD_RESTRICT s2 = s1 + d;
+    const double* LLOYD_RESTRICT o = origin.data();
     for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
       const T* LLOYD_RESTRICT x = X.row(i);
       for (std::size_t j = 0; j < d; ++j) {
-        const double diff = static_cast<double>(x[j]) - m[j];
-        s[j] += diff * diff;
+        const double v = static_cast<double>(x[j]) - o[j];
+        s1[j] += v;
+        s2[j] += v * v;
       }
     }
   });
+  std::vector<double> mean(d);
   double var_sum = 0;
+  bool finite = true;
+  const double nd = static_cast<double>(n);
   for (std::size_t j = 0; j < d; ++j) {
-    double v = 0;
-    for (std::size_t c = 0; c < chunks.count(); ++c) v += partial[c * d + j];
-    var_sum += v / static_cast<double>(n);
+    double s1 = 0, s2 = 0;
+    for (std::size_t c = 0; c < chunks.count(); ++c) {
+      s1 += partial[c * 2 * d + j];
+      s2 += partial[c * 2 * d + d + j];
+    }
+    mean[j] = origin[j] + s1 / nd;
+    var_sum += std::max(0.0, (s2 - s1 * (s1 / nd)) / nd);
+    finite = finite && std::isfinite(mean[j]) && std::isfinite(s2);
+  }
+  // A NaN or Inf anywhere makes its column's sums non-finite; only then look for it.
+  // (Finite values beyond ~1e154 overflow the squares too: then nothing is found.)
+  if (!finite) {
+    check_finite(X, "X");
+    for (auto& m : mean)
+      if (!std::isfinite(m)) m = 0;
   }
   P.mean_variance = var_sum / static_cast<double>(d);
 
