@@ -51,7 +51,48 @@ void require_same_labels_up_to_ties(lloyd::MatrixView<const T> X, lloyd::MatrixV
   REQUIRE(ties <= X.rows() / 20 + 2);
 }
 
+// The kernel's labels are exactly the arg-min of the canonical distances (lowest index
+// on equality), however it got there.
+template <class T>
+void require_canonical_labels(lloyd::MatrixView<const T> X, lloyd::MatrixView<const T> C,
+                              const std::vector<std::int32_t>& labels) {
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    std::size_t best = 0;
+    T best_d = lloyd::detail::squared_distance(X.row(i), C.row(0), X.cols());
+    for (std::size_t j = 1; j < C.rows(); ++j) {
+      const T dj = lloyd::detail::squared_distance(X.row(i), C.row(j), X.cols());
+      if (dj < best_d) {
+        best_d = dj;
+        best = j;
+      }
+    }
+    INFO("row " << i);
+    REQUIRE(labels[i] == static_cast<std::int32_t>(best));
+  }
+}
+
 }  // namespace
+
+TEST_CASE("canonical distances are bit-identical whichever routine computes them", "[kernel]") {
+  lloyd::detail::Rng rng(17);
+  for (std::size_t d : {1u, 5u, 16u, 17u, 100u}) {
+    std::vector<float> x(4 * d), y(5 * d);
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    for (auto& v : y) v = static_cast<float>(rng.normal());
+    const float* xs[4] = {&x[0], &x[d], &x[2 * d], &x[3 * d]};
+    const float* ys[5] = {&y[0], &y[d], &y[2 * d], &y[3 * d], &y[4 * d]};
+    float block[4 * 5], to[5];
+    lloyd::detail::squared_distances_block<4, 5>(xs, ys, d, block);
+    for (std::size_t r = 0; r < 4; ++r) {
+      lloyd::detail::squared_distances_to<5>(xs[r], ys, d, to);
+      for (std::size_t g = 0; g < 5; ++g) {
+        const float one = lloyd::detail::squared_distance(xs[r], ys[g], d);
+        REQUIRE(block[r * 5 + g] == one);
+        REQUIRE(to[g] == one);
+      }
+    }
+  }
+}
 
 TEMPLATE_TEST_CASE("squared_distance matches the scalar reference for any d", "[kernel]", float, double) {
   lloyd::detail::Rng rng(3);
@@ -91,6 +132,7 @@ TEMPLATE_TEST_CASE("assignment kernel agrees with the scalar reference on awkwar
         for (std::size_t b = 0; b < n; b += 13) kernel.assign(X, b, std::min(n, b + 13), labels.data() + b, ws);
         INFO("n=" << n << " d=" << d << " k=" << k);
         require_same_labels_up_to_ties<TestType>(X, C, labels);
+        require_canonical_labels<TestType>(X, C, labels);
       }
     }
   }
@@ -135,6 +177,7 @@ TEMPLATE_TEST_CASE("the kernel centres its operands: data far from the origin ke
     kernel.assign(X, 0, n, labels.data(), ws);
     INFO("d = " << d);
     require_same_labels_up_to_ties<TestType>(X, C, labels, shift.data());
+    require_canonical_labels<TestType>(X, C, labels);
   }
 }
 
@@ -172,6 +215,7 @@ TEMPLATE_TEST_CASE("the kernel handles every panel layout of k", "[kernel]", flo
     kernel.assign(X, 0, n, labels.data(), ws);
     INFO("k = " << k);
     require_same_labels_up_to_ties<TestType>(X, C, labels);
+    require_canonical_labels<TestType>(X, C, labels);
   }
 }
 
@@ -197,5 +241,70 @@ TEMPLATE_TEST_CASE("with few centroids the kernel returns exact distances", "[ke
         REQUIRE(lloyd_test::close_rel(dist[i], ref, 8 * lloyd_test::eps_of<TestType>()));
       }
     }
+  }
+}
+
+TEMPLATE_TEST_CASE("near-equidistant rows are decided by canonical distances", "[kernel]", float, double) {
+  // Rows exactly between two centroids, or a hair off: the scores cannot tell, the
+  // canonical distances must, for every ordering of the pair.
+  const std::size_t d = 33, k = 40;
+  auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 3);
+  lloyd::Matrix<TestType> X(3 * (k - 1), d);
+  for (std::size_t c = 0; c + 1 < k; ++c)
+    for (std::size_t j = 0; j < d; ++j) {
+      const double mid = 0.5 * (double(C(c, j)) + double(C(c + 1, j)));
+      const double toward = double(C(c + 1, j)) - double(C(c, j));
+      X(3 * c, j) = static_cast<TestType>(mid);
+      X(3 * c + 1, j) = static_cast<TestType>(mid + 1e-6 * toward);
+      X(3 * c + 2, j) = static_cast<TestType>(mid - 1e-6 * toward);
+    }
+  lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
+  kernel.set_centroids(C);
+  auto ws = kernel.make_workspace();
+  std::vector<std::int32_t> labels(X.rows(), -1);
+  kernel.assign(X, 0, X.rows(), labels.data(), ws);
+  require_canonical_labels<TestType>(X, C, labels);
+  std::vector<std::size_t> rows(X.rows());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = rows.size() - 1 - i;  // any order
+  std::vector<std::int32_t> listed(X.rows(), -1);
+  std::vector<double> second(X.rows());
+  kernel.assign_rows(X, rows.data(), rows.size(), listed.data(), second.data(), ws);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    REQUIRE(listed[r] == labels[rows[r]]);
+    // second is a lower bound of every other centroid's squared distance
+    for (std::size_t j = 0; j < k; ++j)
+      if (static_cast<std::int32_t>(j) != listed[r])
+        REQUIRE(second[r] <= double(lloyd::detail::squared_distance(X.row(rows[r]), C.row(j), d)));
+  }
+}
+
+TEMPLATE_TEST_CASE("scores bracket the canonical squared distances", "[kernel]", float, double) {
+  for (std::size_t k : {5u, 13u, 64u, 77u}) {
+    const std::size_t d = 21, n = 50;
+    auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 40 + k);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < d; ++j) X(i, j) = static_cast<TestType>(double(X(i, j)) + 300.0);
+    auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 50 + k);
+    for (std::size_t c = 0; c < k; ++c)
+      for (std::size_t j = 0; j < d; ++j) C(c, j) = static_cast<TestType>(double(C(c, j)) + 300.0);
+    std::vector<TestType> shift(d, TestType(300));
+    lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
+    kernel.set_centroids(C);
+    auto ws = kernel.make_workspace();
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < n; i += 3) rows.push_back(i);
+    const std::size_t ld = kernel.padded_clusters() + 3;
+    std::vector<TestType> out(rows.size() * ld);
+    std::vector<double> norm2(rows.size()), err(rows.size());
+    kernel.scores(X, rows.data(), rows.size(), out.data(), ld, norm2.data(), err.data(), ws);
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      for (std::size_t j = 0; j < k; ++j) {
+        const double exact = lloyd::detail::reference_squared_distance(X.row(rows[r]), C.row(j), d);
+        const double est = norm2[r] + double(out[r * ld + j]);
+        INFO("k=" << k << " row " << rows[r] << " centroid " << j);
+        REQUIRE(est - err[r] <= exact * (1 + 1e-12));
+        REQUIRE(est + err[r] >= exact * (1 - 1e-12));
+        REQUIRE(err[r] < 1e-2 * (1 + exact));
+      }
   }
 }

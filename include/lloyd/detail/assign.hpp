@@ -11,14 +11,20 @@
 //   kernel.assign(X, begin, end, labels, ws);   // rows [begin, end), from any thread
 //   kernel.assign(X, begin, end, labels, ws, dist);  // also exact squared distances,
 //                                                    // when the kernel has them (returns true)
+//   kernel.assign_rows(X, rows, count, labels, second, ws);  // listed rows, plus a lower
+//                                                    // bound of the second-nearest distance
+//   kernel.scores(X, rows, count, out, ld, norm2, err, ws);  // every |c|^2 - 2 x.c of listed rows
+//
+// Labels are the arg-min of the canonical distances of distance.hpp (lowest index on
+// equality), whatever path computes them.
 //
 // How it works. For a row x and centroid c, |x - c|^2 = |x|^2 - 2 x.c + |c|^2, and
 // |x|^2 is the same for every c, so the nearest centroid minimises
 // score(c) = |c|^2 - 2 x.c. The x.c products of a tile of MR rows and NR = P * W
 // centroids (W = SIMD width) are accumulated in MR * P vector registers, one multiply-
 // add per row, per SIMD vector of centroids and per feature; the scores of the tile are
-// then folded into a running per-lane (minimum, index) pair of each row. Only those
-// pairs leave the registers: no n x k distance matrix exists anywhere.
+// then folded into a running per-lane (minimum, runner-up, index) of each row. Only
+// those leave the registers: no n x k distance matrix exists anywhere.
 //
 // Both operands are repacked so the hot loop is branch-free and has no tails:
 //   - centroids, once per set_centroids(): panels of NR centroids, feature-major
@@ -29,20 +35,27 @@
 //     side, so the MR broadcasts of a step read consecutive memory.
 // Cache blocking: a block of rows (<= ~192 KiB packed) is run against a block of
 // centroid panels (<= ~384 KiB) so both stay in L2 while one MR-row group (L1) meets
-// every panel of the block.
+// every panel of the block. Blocking over features is not needed: with both operands
+// streaming from L2 the loop stays at the FMA limit up to d in the thousands.
 //
 // Few centroids (k <= direct_max_k). Then a centroid panel would be mostly padding,
-// and the data pass, not arithmetic, bounds the speed; the kernel instead computes
-// sum((x - c)^2) for all k centroids in one sweep of each row (SIMD along features),
-// which also yields the exact distances: callers get them without a second look at X.
+// and the data pass, not arithmetic, bounds the speed; the kernel instead computes the
+// canonical sum((x - c)^2) for all k centroids in one sweep of each row (SIMD along
+// features), which also yields the exact distances: callers get them without a second
+// look at X.
 //
-// Precision. The data are centred (shift = the column means of the training data) while
-// packing: x - m and c - m have the same distances, but far smaller norms when the data
-// sit far from the origin, which keeps the |c|^2 - 2 x.c cancellation harmless in float.
-// Exact ties of the score go to the lowest centroid index. Callers that need exact
-// distances (inertia) recompute them as sums of squared differences (distance.hpp).
+// Precision. Rows and centroids are centred on `shift` (the column means of the
+// training data) while packing: x - m and c - m have the same distances, but far smaller
+// norms when the data sit far from the origin, so the |c|^2 - 2 x.c cancellation stays
+// small. What is left of it is bounded: a score is within
+// err = 4 (d + 4) eps (|x - m| + max |c - m|)^2 of its exact value. A row whose best two
+// scores lie within 2 err of each other is decided again with canonical distances, so
+// the label is exactly the canonical arg-min. (With data far from the origin or
+// near-equidistant centroids this happens more often; it costs k canonical distances
+// for that row.)
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -76,12 +89,14 @@ struct TileShape {
   static constexpr std::size_t JB = 4;                     // features per packed step
 };
 
-/// Dot products of MR packed rows with P vectors of centroids, folded into the rows'
-/// running per-lane minimum of |c|^2 - 2 x.c and its vector slot.
-template <class T, class Arch, std::size_t MR, std::size_t P>
+/// Dot products of MR packed rows with P vectors of centroids. Emit = false: folded into
+/// the rows' running per-lane minimum, runner-up and vector slot of |c|^2 - 2 x.c.
+/// Emit = true: the scores are stored to out (row r at out + r * ld).
+template <class T, class Arch, std::size_t MR, std::size_t P, bool Emit>
 LLOYD_ALWAYS_INLINE void score_tile(const T* LLOYD_RESTRICT rows, const T* LLOYD_RESTRICT panel,
                                     const T* LLOYD_RESTRICT norms, std::size_t feature_steps, T first_slot,
-                                    T* LLOYD_RESTRICT best_score, T* LLOYD_RESTRICT best_slot) noexcept {
+                                    T* LLOYD_RESTRICT best_score, T* LLOYD_RESTRICT second_score,
+                                    T* LLOYD_RESTRICT best_slot, T* LLOYD_RESTRICT out, std::size_t ld) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   constexpr std::size_t JB = TileShape<T, Arch>::JB;
@@ -108,19 +123,34 @@ LLOYD_ALWAYS_INLINE void score_tile(const T* LLOYD_RESTRICT rows, const T* LLOYD
     }
   }
   const V minus_two(T(-2));
-  LLOYD_UNROLL
-  for (std::size_t r = 0; r < MR; ++r) {
-    V bs = V::load_aligned(best_score + r * W);
-    V bi = V::load_aligned(best_slot + r * W);
+  if constexpr (Emit) {
     LLOYD_UNROLL
-    for (std::size_t p = 0; p < P; ++p) {
-      const V score = xsimd::fma(acc[r][p], minus_two, V::load_aligned(norms + p * W));
-      const auto better = score < bs;  // strict: the earlier (lower) index keeps ties
-      bs = xsimd::select(better, score, bs);
-      bi = xsimd::select(better, V(first_slot + T(p)), bi);
+    for (std::size_t r = 0; r < MR; ++r) {
+      LLOYD_UNROLL
+      for (std::size_t p = 0; p < P; ++p)
+        xsimd::fma(acc[r][p], minus_two, V::load_aligned(norms + p * W)).store_unaligned(out + r * ld + p * W);
     }
-    bs.store_aligned(best_score + r * W);
-    bi.store_aligned(best_slot + r * W);
+  } else {
+    (void)out;
+    (void)ld;
+    LLOYD_UNROLL
+    for (std::size_t r = 0; r < MR; ++r) {
+      V bs = V::load_aligned(best_score + r * W);
+      V b2 = V::load_aligned(second_score + r * W);
+      V bi = V::load_aligned(best_slot + r * W);
+      LLOYD_UNROLL
+      for (std::size_t p = 0; p < P; ++p) {
+        const V score = xsimd::fma(acc[r][p], minus_two, V::load_aligned(norms + p * W));
+        const auto better = score < bs;  // strict: the earlier (lower) index keeps ties
+        // (select, not xsimd::min: GCC 12's _mm512_min_ps warns falsely in -Wall builds)
+        b2 = xsimd::select(better, bs, xsimd::select(score < b2, score, b2));
+        bs = xsimd::select(better, score, bs);
+        bi = xsimd::select(better, V(first_slot + T(p)), bi);
+      }
+      bs.store_aligned(best_score + r * W);
+      b2.store_aligned(second_score + r * W);
+      bi.store_aligned(best_slot + r * W);
+    }
   }
 }
 
@@ -135,7 +165,11 @@ class AssignKernel {
   struct Workspace {
     aligned_vector<T> rows;
     aligned_vector<T> best_score;
+    aligned_vector<T> second_score;
     aligned_vector<T> best_slot;
+    std::vector<double> row_norm2;  // |x - shift|^2 of the packed rows
+    aligned_vector<T> emitted;      // scores of one block (scores())
+    std::vector<T> canonical;       // k canonical distances of one row (refinement)
   };
 
   AssignKernel() = default;
@@ -144,6 +178,7 @@ class AssignKernel {
   AssignKernel(std::size_t n_features, const T* shift) : d_(n_features), d_pad_(round_up(n_features, JB)) {
     shift_.assign(d_pad_, T(0));
     if (shift) std::copy_n(shift, d_, shift_.begin());
+    err_scale_ = 4.0 * static_cast<double>(d_pad_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
   }
 
   /// Up to this many centroids, rows are scored directly (see the header note).
@@ -152,14 +187,15 @@ class AssignKernel {
   /// Packs the k x d centroids for the following assign() calls (C may change afterwards).
   void set_centroids(MatrixView<const T> C) {
     k_ = C.rows();
-    if (k_ <= direct_max_k) {
-      direct_ = Matrix<T>(C);
+    if (centroids_.rows() == C.rows() && centroids_.cols() == C.cols()) {
+      for (std::size_t c = 0; c < k_; ++c) std::copy_n(C.row(c), d_, centroids_.row(c));
+    } else {
+      centroids_ = Matrix<T>(C);
+    }
+    if (exact_distances(k_)) {
       panels_.clear();
-      packed_.clear();
-      norms_.clear();
       return;
     }
-    direct_ = Matrix<T>();
     const std::size_t full_pairs = k_ / (2 * W);
     const std::size_t rest = k_ - full_pairs * 2 * W;
     // Panels of 2 vectors; a remainder of at most one vector gets a 1-vector panel.
@@ -171,13 +207,14 @@ class AssignKernel {
     else if (rest > 0)
       add_panel(first, 1, offset);
     mr_ = group_rows(k_);
+    k_pad_ = offset;
 
     // Same sizes every iteration: resize() keeps the memory; zero what padding needs.
     packed_.resize(offset * d_pad_);
     norms_.resize(offset);
     std::fill(packed_.begin(), packed_.end(), T(0));
     std::fill(norms_.begin(), norms_.end(), std::numeric_limits<T>::infinity());
-    std::vector<double> centred(d_);
+    double cmax2 = 0;
     for (const Panel& pn : panels_) {
       const std::size_t nr = pn.vectors * W;
       T* dst = packed_.data() + pn.offset * d_pad_;
@@ -190,13 +227,17 @@ class AssignKernel {
           norm += static_cast<double>(v) * static_cast<double>(v);
         }
         norms_[pn.offset + c] = static_cast<T>(norm);
+        cmax2 = std::max(cmax2, norm);
       }
     }
+    cmax_ = std::sqrt(cmax2);
   }
 
   Workspace make_workspace() const { return {}; }
   std::size_t n_clusters() const noexcept { return k_; }
   std::size_t n_features() const noexcept { return d_; }
+  /// Largest |c - shift| of the current centroids (tiled mode).
+  double max_centroid_norm() const noexcept { return cmax_; }
 
   /// Whether assign() provides exact distances for k centroids (the direct mode).
   static constexpr bool exact_distances(std::size_t k) noexcept { return k <= direct_max_k; }
@@ -221,29 +262,69 @@ class AssignKernel {
   /// (few centroids), it stores them in dist[i - begin] and returns true.
   bool assign(MatrixView<const T> X, std::size_t begin, std::size_t end, std::int32_t* labels, Workspace& ws,
               T* dist = nullptr) const {
+    RangeRows src{begin};
     if (exact_distances(k_)) {
-      assign_direct(X, begin, end, labels, dist);
+      assign_direct(X, src, end - begin, labels, dist, nullptr, ws);
       return dist != nullptr;
+    }
+    assign_tiled(X, src, end - begin, labels, nullptr, ws);
+    return false;
+  }
+
+  /// As assign(), for the rows listed in rows[0..count): labels[r] is row rows[r]'s
+  /// nearest centroid and second[r] a lower bound of its squared distance to every other
+  /// centroid (+inf when k = 1).
+  void assign_rows(MatrixView<const T> X, const std::size_t* rows, std::size_t count, std::int32_t* labels,
+                   double* second, Workspace& ws) const {
+    ListRows src{rows};
+    if (exact_distances(k_))
+      assign_direct(X, src, count, labels, nullptr, second, ws);
+    else
+      assign_tiled(X, src, count, labels, second, ws);
+  }
+
+  /// For the listed rows, out[r * ld + j] = |c_j - m|^2 - 2 (x - m).(c_j - m) for j < k,
+  /// norm2[r] = |x - m|^2 and err[r] a bound on the absolute error of each out value, so
+  /// that norm2 + out - err <= |x - c_j|^2 <= norm2 + out + err. (Direct mode: out holds
+  /// canonical squared distances and norm2 = 0.) ld >= padded_clusters().
+  void scores(MatrixView<const T> X, const std::size_t* rows, std::size_t count, T* out, std::size_t ld,
+              double* norm2, double* err, Workspace& ws) const {
+    if (exact_distances(k_)) {
+      const double eta = err_scale_;
+      for (std::size_t r = 0; r < count; ++r) {
+        const T* x = X.row(rows[r]);
+        double worst = 0;
+        for (std::size_t j = 0; j < k_; ++j) {
+          out[r * ld + j] = squared_distance<Arch>(x, centroids_.row(j), d_);
+          worst = std::max(worst, static_cast<double>(out[r * ld + j]));
+        }
+        norm2[r] = 0;
+        err[r] = eta * worst;
+      }
+      return;
     }
     const std::size_t mr = mr_;
     const std::size_t block = block_rows(k_, d_);
-    ws.rows.resize(block * d_pad_);
-    ws.best_score.resize(block * W);
-    ws.best_slot.resize(block * W);
-    for (std::size_t b = begin; b < end; b += block) {
-      const std::size_t e = std::min(end, b + block);
-      const std::size_t rows_padded = round_up(e - b, mr);
-      pack_rows(X, b, e, rows_padded, ws.rows.data());
-      std::fill_n(ws.best_score.data(), rows_padded * W, std::numeric_limits<T>::infinity());
-      std::fill_n(ws.best_slot.data(), rows_padded * W, T(0));
+    for (std::size_t b = 0; b < count; b += block) {
+      const std::size_t n = std::min(count, b + block) - b;
+      const std::size_t rows_padded = round_up(n, mr);
+      prepare(ws, block);
+      pack_rows(X, ListRows{rows + b}, n, rows_padded, ws.rows.data(), ws.row_norm2.data());
+      ws.emitted.resize(rows_padded * k_pad_);
       if (mr == Shape::MR1)
-        run_block<Shape::MR1>(rows_padded, ws);
+        run_block<Shape::MR1, true>(rows_padded, ws, ws.emitted.data(), k_pad_);
       else
-        run_block<Shape::MR2>(rows_padded, ws);
-      finish_labels(e - b, ws, labels + (b - begin));
+        run_block<Shape::MR2, true>(rows_padded, ws, ws.emitted.data(), k_pad_);
+      for (std::size_t r = 0; r < n; ++r) {
+        std::copy_n(ws.emitted.data() + r * k_pad_, k_, out + (b + r) * ld);
+        norm2[b + r] = ws.row_norm2[r];
+        err[b + r] = row_error(ws.row_norm2[r]);
+      }
     }
-    return false;
   }
+
+  /// Centroids in the packed layout (>= k): the stride scores() needs at least.
+  std::size_t padded_clusters() const noexcept { return std::max(k_pad_, k_); }
 
  private:
   struct Panel {
@@ -251,53 +332,14 @@ class AssignKernel {
     std::size_t vectors;  // P: 1 or 2 SIMD vectors of centroids
     std::size_t offset;   // centroid slot of its first column (a multiple of W)
   };
-
-  // G centroids against R rows at a time: R * G accumulators fill about half the
-  // register file, and every centroid vector loaded serves R rows.
-  template <std::size_t G>
-  void assign_direct_rows(MatrixView<const T> X, std::size_t begin, std::size_t end, std::int32_t* labels,
-                          T* dist) const {
-    constexpr std::size_t acc_budget = Shape::wide_file ? 16 : 8;
-    constexpr std::size_t R = G >= acc_budget ? 1 : (acc_budget / G > 4 ? 4 : acc_budget / G);
-    const T* cs[G];
-    for (std::size_t c = 0; c < G; ++c) cs[c] = direct_.row(c);
-    T dc[R * G];
-    const T* xs[R];
-    std::size_t i = begin;
-    auto finish = [&](std::size_t rows) {
-      for (std::size_t r = 0; r < rows; ++r) {
-        const T* dr = dc + r * G;
-        std::size_t best = 0;
-        for (std::size_t c = 1; c < G; ++c)
-          if (dr[c] < dr[best]) best = c;
-        labels[i + r - begin] = static_cast<std::int32_t>(best);
-        if (dist) dist[i + r - begin] = dr[best];
-      }
-    };
-    for (; i + R <= end; i += R) {
-      for (std::size_t r = 0; r < R; ++r) xs[r] = X.row(i + r);
-      squared_distances_block<R, G, Arch>(xs, cs, d_, dc);
-      finish(R);
-    }
-    for (; i < end; ++i) {
-      xs[0] = X.row(i);
-      squared_distances_block<1, G, Arch>(xs, cs, d_, dc);
-      finish(1);
-    }
-  }
-
-  void assign_direct(MatrixView<const T> X, std::size_t begin, std::size_t end, std::int32_t* labels, T* dist) const {
-    switch (k_) {
-      case 1: return assign_direct_rows<1>(X, begin, end, labels, dist);
-      case 2: return assign_direct_rows<2>(X, begin, end, labels, dist);
-      case 3: return assign_direct_rows<3>(X, begin, end, labels, dist);
-      case 4: return assign_direct_rows<4>(X, begin, end, labels, dist);
-      case 5: return assign_direct_rows<5>(X, begin, end, labels, dist);
-      case 6: return assign_direct_rows<6>(X, begin, end, labels, dist);
-      case 7: return assign_direct_rows<7>(X, begin, end, labels, dist);
-      default: return assign_direct_rows<8>(X, begin, end, labels, dist);
-    }
-  }
+  struct RangeRows {
+    std::size_t first;
+    std::size_t operator()(std::size_t r) const noexcept { return first + r; }
+  };
+  struct ListRows {
+    const std::size_t* rows;
+    std::size_t operator()(std::size_t r) const noexcept { return rows[r]; }
+  };
 
   void add_panel(std::size_t& first, std::size_t vectors, std::size_t& offset) {
     panels_.push_back({first, vectors, offset});
@@ -305,36 +347,139 @@ class AssignKernel {
     offset += vectors * W;
   }
 
-  // Rows b..e of X, centred, in groups of mr rows: for each step of JB features, the
-  // JB values of each row of the group side by side. Padding rows and features are 0.
-  void pack_rows(MatrixView<const T> X, std::size_t b, std::size_t e, std::size_t rows_padded, T* out) const {
+  void prepare(Workspace& ws, std::size_t block) const {
+    ws.rows.resize(block * d_pad_);
+    ws.best_score.resize(block * W);
+    ws.second_score.resize(block * W);
+    ws.best_slot.resize(block * W);
+    ws.row_norm2.resize(block);
+  }
+
+  // Bound on the error of one score of a row with |x - m|^2 = norm2 (see the header).
+  double row_error(double norm2) const noexcept {
+    const double scale = std::sqrt(norm2) + cmax_;
+    return err_scale_ * scale * scale;
+  }
+
+  template <class Src>
+  void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
+                    Workspace& ws) const {
+    const std::size_t mr = mr_;
+    const std::size_t block = block_rows(k_, d_);
+    prepare(ws, block);
+    for (std::size_t b = 0; b < count; b += block) {
+      const std::size_t n = std::min(count, b + block) - b;
+      const std::size_t rows_padded = round_up(n, mr);
+      const auto sub = [&](std::size_t r) { return src(b + r); };
+      pack_rows(X, sub, n, rows_padded, ws.rows.data(), ws.row_norm2.data());
+      std::fill_n(ws.best_score.data(), rows_padded * W, std::numeric_limits<T>::infinity());
+      std::fill_n(ws.second_score.data(), rows_padded * W, std::numeric_limits<T>::infinity());
+      std::fill_n(ws.best_slot.data(), rows_padded * W, T(0));
+      if (mr == Shape::MR1)
+        run_block<Shape::MR1, false>(rows_padded, ws, nullptr, 0);
+      else
+        run_block<Shape::MR2, false>(rows_padded, ws, nullptr, 0);
+      finish_labels(X, sub, n, ws, labels + b, second ? second + b : nullptr);
+    }
+  }
+
+  // G centroids against R rows at a time: R * G accumulators fill about half the
+  // register file, and every centroid vector loaded serves R rows.
+  template <std::size_t G, class Src>
+  void assign_direct_rows(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, T* dist,
+                          double* second) const {
+    constexpr std::size_t acc_budget = Shape::wide_file ? 16 : 8;
+    constexpr std::size_t R = G >= acc_budget ? 1 : (acc_budget / G > 4 ? 4 : acc_budget / G);
+    const T* cs[G];
+    for (std::size_t c = 0; c < G; ++c) cs[c] = centroids_.row(c);
+    T dc[R * G];
+    const T* xs[R];
+    std::size_t r0 = 0;
+    auto finish = [&](std::size_t rows) {
+      for (std::size_t r = 0; r < rows; ++r) {
+        const T* dr = dc + r * G;
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < G; ++c)
+          if (dr[c] < dr[best]) best = c;
+        labels[r0 + r] = static_cast<std::int32_t>(best);
+        if (dist) dist[r0 + r] = dr[best];
+        if (second) {
+          double s = std::numeric_limits<double>::infinity();
+          for (std::size_t c = 0; c < G; ++c)
+            if (c != best) s = std::min(s, static_cast<double>(dr[c]));
+          second[r0 + r] = s * (1 - err_scale_);
+        }
+      }
+    };
+    for (; r0 + R <= count; r0 += R) {
+      for (std::size_t r = 0; r < R; ++r) xs[r] = X.row(src(r0 + r));
+      squared_distances_block<R, G, Arch>(xs, cs, d_, dc);
+      finish(R);
+    }
+    for (; r0 < count; ++r0) {
+      xs[0] = X.row(src(r0));
+      squared_distances_block<1, G, Arch>(xs, cs, d_, dc);
+      finish(1);
+    }
+  }
+
+  template <class Src>
+  void assign_direct(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, T* dist, double* second,
+                     Workspace&) const {
+    switch (k_) {
+      case 1: return assign_direct_rows<1>(X, src, count, labels, dist, second);
+      case 2: return assign_direct_rows<2>(X, src, count, labels, dist, second);
+      case 3: return assign_direct_rows<3>(X, src, count, labels, dist, second);
+      case 4: return assign_direct_rows<4>(X, src, count, labels, dist, second);
+      case 5: return assign_direct_rows<5>(X, src, count, labels, dist, second);
+      case 6: return assign_direct_rows<6>(X, src, count, labels, dist, second);
+      case 7: return assign_direct_rows<7>(X, src, count, labels, dist, second);
+      default: return assign_direct_rows<8>(X, src, count, labels, dist, second);
+    }
+  }
+
+  // Rows src(0..n) of X, centred, in groups of mr rows: for each step of JB features,
+  // the JB values of each row of the group side by side. Padding rows and features are
+  // 0. norm2[r] = |x_r - shift|^2.
+  template <class Src>
+  void pack_rows(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2) const {
     const std::size_t mr = mr_, steps = d_pad_ / JB;
     for (std::size_t g = 0; g < rows_padded; g += mr) {
       T* group = out + g * d_pad_;
       for (std::size_t r = 0; r < mr; ++r) {
-        const std::size_t i = b + g + r;
         T* dst = group + r * JB;
-        if (i >= e) {
+        if (g + r >= n) {
           for (std::size_t s = 0; s < steps; ++s) std::fill_n(dst + s * mr * JB, JB, T(0));
           continue;
         }
-        const T* x = X.row(i);
+        const T* x = X.row(src(g + r));
         const T* m = shift_.data();
+        T ss[JB] = {};
         std::size_t s = 0;
         for (; (s + 1) * JB <= d_; ++s)
-          for (std::size_t jj = 0; jj < JB; ++jj) dst[s * mr * JB + jj] = x[s * JB + jj] - m[s * JB + jj];
+          for (std::size_t jj = 0; jj < JB; ++jj) {
+            const T v = x[s * JB + jj] - m[s * JB + jj];
+            dst[s * mr * JB + jj] = v;
+            ss[jj] += v * v;
+          }
         if (s < steps) {
           for (std::size_t jj = 0; jj < JB; ++jj) {
             const std::size_t j = s * JB + jj;
-            dst[s * mr * JB + jj] = j < d_ ? x[j] - m[j] : T(0);
+            const T v = j < d_ ? x[j] - m[j] : T(0);
+            dst[s * mr * JB + jj] = v;
+            ss[jj] += v * v;
           }
         }
+        double total = 0;
+        for (std::size_t jj = 0; jj < JB; ++jj) total += static_cast<double>(ss[jj]);
+        // ss was summed in T: allow for its rounding (it only scales the error bound).
+        norm2[g + r] = total * (1 + static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon()));
       }
     }
   }
 
-  template <std::size_t MR>
-  void run_block(std::size_t rows_padded, Workspace& ws) const {
+  template <std::size_t MR, bool Emit>
+  void run_block(std::size_t rows_padded, Workspace& ws, T* out, std::size_t ld) const {
     const std::size_t steps = d_pad_ / JB;
     // Centroid panels in L2-sized groups, each swept by every MR-row group of the block.
     const std::size_t panel_budget = std::size_t(384) << 10;
@@ -346,50 +491,98 @@ class AssignKernel {
       } while (p1 < panels_.size() && bytes + panels_[p1].vectors * W * d_pad_ * sizeof(T) <= panel_budget);
       for (std::size_t g = 0; g < rows_padded; g += MR) {
         const T* rows = ws.rows.data() + g * d_pad_;
-        T* bs = ws.best_score.data() + g * W;
-        T* bi = ws.best_slot.data() + g * W;
+        T* bs = Emit ? nullptr : ws.best_score.data() + g * W;
+        T* b2 = Emit ? nullptr : ws.second_score.data() + g * W;
+        T* bi = Emit ? nullptr : ws.best_slot.data() + g * W;
         for (std::size_t q = p0; q < p1; ++q) {
           const Panel& pn = panels_[q];
           const T* panel = packed_.data() + pn.offset * d_pad_;
           const T* norms = norms_.data() + pn.offset;
           const T slot = static_cast<T>(pn.offset / W);
+          T* o = Emit ? out + g * ld + pn.offset : nullptr;
           if (pn.vectors == 2)
-            score_tile<T, Arch, MR, 2>(rows, panel, norms, steps, slot, bs, bi);
+            score_tile<T, Arch, MR, 2, Emit>(rows, panel, norms, steps, slot, bs, b2, bi, o, ld);
           else
-            score_tile<T, Arch, MR, 1>(rows, panel, norms, steps, slot, bs, bi);
+            score_tile<T, Arch, MR, 1, Emit>(rows, panel, norms, steps, slot, bs, b2, bi, o, ld);
         }
       }
       p0 = p1;
     }
   }
 
-  // Per row: the lane with the lowest score; equal scores go to the lowest index.
-  void finish_labels(std::size_t n_rows, const Workspace& ws, std::int32_t* labels) const {
+  // Per row: the lane with the lowest score (equal scores: lowest index) and the
+  // runner-up. When the two are closer than the scores' error allows to tell apart, the
+  // canonical distances decide.
+  template <class Src>
+  void finish_labels(MatrixView<const T> X, Src src, std::size_t n_rows, Workspace& ws, std::int32_t* labels,
+                     double* second) const {
     for (std::size_t r = 0; r < n_rows; ++r) {
       const T* bs = ws.best_score.data() + r * W;
+      const T* b2 = ws.second_score.data() + r * W;
       const T* bi = ws.best_slot.data() + r * W;
-      T best = bs[0];
+      std::size_t best_lane = 0;
       std::size_t label = static_cast<std::size_t>(bi[0]) * W;
       for (std::size_t lane = 1; lane < W; ++lane) {
         const std::size_t idx = static_cast<std::size_t>(bi[lane]) * W + lane;
-        if (bs[lane] < best || (bs[lane] == best && idx < label)) {
-          best = bs[lane];
+        if (bs[lane] < bs[best_lane] || (bs[lane] == bs[best_lane] && idx < label)) {
+          best_lane = lane;
           label = idx;
         }
       }
+      T runner_up = std::numeric_limits<T>::infinity();
+      for (std::size_t lane = 0; lane < W; ++lane) {
+        runner_up = std::min(runner_up, b2[lane]);
+        if (lane != best_lane) runner_up = std::min(runner_up, bs[lane]);
+      }
+      const double best = static_cast<double>(bs[best_lane]);
+      const double err = row_error(ws.row_norm2[r]);
+      const double gap = static_cast<double>(runner_up) - best;
+      if (!(gap > 2 * err)) {
+        // Too close to call from the scores (or not finite): canonical distances decide.
+        const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
+        labels[r] = static_cast<std::int32_t>(chosen);
+        continue;
+      }
       labels[r] = static_cast<std::int32_t>(label < k_ ? label : 0);
+      if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
     }
+  }
+
+  // Nearest centroid by canonical distance (lowest index on equality); optionally a lower
+  // bound of the squared distance to the others.
+  std::size_t canonical_argmin(const T* x, Workspace& ws, double* second) const {
+    ws.canonical.resize(k_);
+    T* dist = ws.canonical.data();
+    std::size_t c = 0;
+    for (; c + 4 <= k_; c += 4) {
+      const T* rows[4] = {centroids_.row(c), centroids_.row(c + 1), centroids_.row(c + 2), centroids_.row(c + 3)};
+      squared_distances_to<4, Arch>(x, rows, d_, dist + c);
+    }
+    for (; c < k_; ++c) dist[c] = squared_distance<Arch>(x, centroids_.row(c), d_);
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < k_; ++j)
+      if (dist[j] < dist[best]) best = j;
+    if (second) {
+      double s = std::numeric_limits<double>::infinity();
+      for (std::size_t j = 0; j < k_; ++j)
+        if (j != best) s = std::min(s, static_cast<double>(dist[j]));
+      *second = s * (1 - err_scale_);
+    }
+    return best;
   }
 
   std::size_t d_ = 0;
   std::size_t d_pad_ = 0;
   std::size_t k_ = 0;
+  std::size_t k_pad_ = 0;
   std::size_t mr_ = Shape::MR2;
+  double err_scale_ = 0;
+  double cmax_ = 0;
   aligned_vector<T> shift_;
   std::vector<Panel> panels_;
   aligned_vector<T> packed_;
   aligned_vector<T> norms_;
-  Matrix<T> direct_;  // the centroids as given, when k <= direct_max_k
+  Matrix<T> centroids_;  // as given: the canonical distances and the direct mode use them
 };
 
 }  // namespace detail

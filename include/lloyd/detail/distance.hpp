@@ -4,9 +4,13 @@
 // Row-against-row squared Euclidean distances, SIMD along the feature axis.
 //
 // These compute sum((a - b)^2) directly, never through |a|^2 - 2 a.b + |b|^2, so they
-// carry no cancellation error: they give the exact-as-possible distances behind
-// inertia, k-means++ potentials and transform(). The assignment kernel (assign.hpp)
-// is the place for the faster, tiled formulation.
+// carry no cancellation error. They are also *canonical*: every routine here computes a
+// pair's distance with the same arithmetic (one vector accumulator per pair, fed
+// features in order, W at a time, the last vector zero-padded, then the lanes added in
+// a fixed tree), so a pair gets bit-for-bit the same value whichever routine computes
+// it, one pair at a time or R x G at once. Labels are defined as the arg-min of these
+// values (lowest index on equality); the assignment kernel and the bounded algorithms
+// all honour that definition, which is what makes their results identical.
 
 #include <cstddef>
 
@@ -15,36 +19,34 @@
 namespace lloyd {
 namespace detail {
 
-/// sum_j (a[j] - b[j])^2 over j < d; unaligned pointers are fine.
+/// The last n < W values of p as a vector, zero-padded.
+template <class Arch, class T>
+LLOYD_ALWAYS_INLINE simd<T, Arch> load_tail(const T* p, std::size_t n) noexcept {
+  constexpr std::size_t W = simd<T, Arch>::size;
+  alignas(64) T buf[W] = {};
+  for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
+  return simd<T, Arch>::load_aligned(buf);
+}
+
+/// Canonical sum_j (a[j] - b[j])^2 over j < d; unaligned pointers are fine.
 template <class Arch = default_arch, class T>
 inline T squared_distance(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
+  V acc(T(0));
   std::size_t j = 0;
-  V acc0(T(0)), acc1(T(0)), acc2(T(0)), acc3(T(0));
-  for (; j + 4 * W <= d; j += 4 * W) {
-    const V d0 = V::load_unaligned(a + j) - V::load_unaligned(b + j);
-    const V d1 = V::load_unaligned(a + j + W) - V::load_unaligned(b + j + W);
-    const V d2 = V::load_unaligned(a + j + 2 * W) - V::load_unaligned(b + j + 2 * W);
-    const V d3 = V::load_unaligned(a + j + 3 * W) - V::load_unaligned(b + j + 3 * W);
-    acc0 = xsimd::fma(d0, d0, acc0);
-    acc1 = xsimd::fma(d1, d1, acc1);
-    acc2 = xsimd::fma(d2, d2, acc2);
-    acc3 = xsimd::fma(d3, d3, acc3);
-  }
   for (; j + W <= d; j += W) {
-    const V d0 = V::load_unaligned(a + j) - V::load_unaligned(b + j);
-    acc0 = xsimd::fma(d0, d0, acc0);
+    const V diff = V::load_unaligned(a + j) - V::load_unaligned(b + j);
+    acc = xsimd::fma(diff, diff, acc);
   }
-  T sum = reduce_add((acc0 + acc1) + (acc2 + acc3));
-  for (; j < d; ++j) {
-    const T diff = a[j] - b[j];
-    sum += diff * diff;
+  if (j < d) {
+    const V diff = load_tail<Arch>(a + j, d - j) - load_tail<Arch>(b + j, d - j);
+    acc = xsimd::fma(diff, diff, acc);
   }
-  return sum;
+  return reduce_add(acc);
 }
 
-/// Squared distances from x to G rows at once (x is loaded once per SIMD step).
+/// Canonical squared distances from x to G rows at once (x is loaded once per step).
 template <std::size_t G, class Arch = default_arch, class T>
 inline void squared_distances_to(const T* LLOYD_RESTRICT x, const T* const* rows, std::size_t d, T* out) noexcept {
   using V = simd<T, Arch>;
@@ -59,18 +61,18 @@ inline void squared_distances_to(const T* LLOYD_RESTRICT x, const T* const* rows
       acc[g] = xsimd::fma(diff, diff, acc[g]);
     }
   }
-  for (std::size_t g = 0; g < G; ++g) {
-    T sum = reduce_add(acc[g]);
-    for (std::size_t jj = j; jj < d; ++jj) {
-      const T diff = x[jj] - rows[g][jj];
-      sum += diff * diff;
+  if (j < d) {
+    const V xv = load_tail<Arch>(x + j, d - j);
+    for (std::size_t g = 0; g < G; ++g) {
+      const V diff = xv - load_tail<Arch>(rows[g] + j, d - j);
+      acc[g] = xsimd::fma(diff, diff, acc[g]);
     }
-    out[g] = sum;
   }
+  for (std::size_t g = 0; g < G; ++g) out[g] = reduce_add(acc[g]);
 }
 
-/// Squared distances from R rows to G rows: out[r * G + g] = |x_r - y_g|^2. Each loaded
-/// vector of a y_g serves R rows, each of an x_r serves G rows.
+/// Canonical squared distances from R rows to G rows: out[r * G + g] = |x_r - y_g|^2.
+/// Each loaded vector of a y_g serves R rows, each of an x_r serves G rows.
 template <std::size_t R, std::size_t G, class Arch = default_arch, class T>
 inline void squared_distances_block(const T* const* xs, const T* const* ys, std::size_t d, T* out) noexcept {
   using V = simd<T, Arch>;
@@ -90,18 +92,22 @@ inline void squared_distances_block(const T* const* xs, const T* const* ys, std:
       }
     }
   }
-  for (std::size_t r = 0; r < R; ++r)
+  if (j < d) {
+    V xv[R];
+    for (std::size_t r = 0; r < R; ++r) xv[r] = load_tail<Arch>(xs[r] + j, d - j);
     for (std::size_t g = 0; g < G; ++g) {
-      T sum = reduce_add(acc[r][g]);
-      for (std::size_t jj = j; jj < d; ++jj) {
-        const T diff = xs[r][jj] - ys[g][jj];
-        sum += diff * diff;
+      const V yv = load_tail<Arch>(ys[g] + j, d - j);
+      for (std::size_t r = 0; r < R; ++r) {
+        const V diff = xv[r] - yv;
+        acc[r][g] = xsimd::fma(diff, diff, acc[r][g]);
       }
-      out[r * G + g] = sum;
     }
+  }
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t g = 0; g < G; ++g) out[r * G + g] = reduce_add(acc[r][g]);
 }
 
-/// sum_j a[j]^2 over j < d.
+/// sum_j a[j]^2 over j < d (not canonical: two accumulators).
 template <class Arch = default_arch, class T>
 inline T squared_norm(const T* a, std::size_t d) noexcept {
   using V = simd<T, Arch>;
@@ -118,9 +124,11 @@ inline T squared_norm(const T* a, std::size_t d) noexcept {
     const V v0 = V::load_unaligned(a + j);
     acc0 = xsimd::fma(v0, v0, acc0);
   }
-  T sum = reduce_add(acc0 + acc1);
-  for (; j < d; ++j) sum += a[j] * a[j];
-  return sum;
+  if (j < d) {
+    const V v0 = load_tail<Arch>(a + j, d - j);
+    acc0 = xsimd::fma(v0, v0, acc0);
+  }
+  return reduce_add(acc0 + acc1);
 }
 
 }  // namespace detail
