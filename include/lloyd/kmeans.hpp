@@ -19,6 +19,7 @@
 #include "detail/config.hpp"
 #include "detail/distance.hpp"
 #include "detail/lloyd.hpp"
+#include "detail/run.hpp"
 #include "detail/parallel.hpp"
 #include "detail/problem.hpp"
 #include "detail/random.hpp"
@@ -213,7 +214,7 @@ class KMeans {
                                       : detail::kmeans_plusplus_seeding<T, Arch>(P, k, rng, pool).centroids;
         }
         if (p.verbose) std::fprintf(stderr, "Initialization complete (run %d of %d, %.3f s)\n", run + 1, runs, clock.seconds());
-        auto r = detail::run_lloyd<T, Arch>(P, std::move(C0), p, pool, run, clock);
+        auto r = detail::run_kmeans<T, Arch>(P, std::move(C0), p, pool, run, clock);
         if (run == 0 || r.inertia < best.inertia) best = std::move(r);
       }
     }

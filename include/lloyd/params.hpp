@@ -15,6 +15,16 @@ enum class Init {
   Random,          ///< k distinct rows drawn at random (with probability proportional to weight)
 };
 
+/// How each iteration finds the nearest centroids. All exact algorithms give the same
+/// labels and centroids as Lloyd, bit for bit; they differ in the work they skip.
+enum class Algorithm {
+  Auto,     ///< choose from n, k, d and the memory budget (see README, "Choosing an algorithm")
+  Lloyd,    ///< every row against every centroid, with the fused SIMD kernel
+  Elkan,    ///< triangle-inequality bounds: k lower bounds per row (n x k floats)
+  Hamerly,  ///< one upper and one lower bound per row; best for small d
+  Yinyang,  ///< one lower bound per group of about 10 centroids; best for large k
+};
+
 /// What one Lloyd iteration did; passed to Params::on_iteration.
 struct IterationStats {
   int iteration = 0;              ///< 1-based iteration number within this run
@@ -81,6 +91,8 @@ struct Params {
   bool run_till_max_iter = false;
   /// Seeding used when fit() is not given initial centroids.
   Init init = Init::KMeansPlusPlus;
+  /// Assignment algorithm (all exact: same result as Lloyd).
+  Algorithm algorithm = Algorithm::Auto;
   /// Number of seeded runs; the one with the lowest inertia is kept (>= 1). Ignored when
   /// initial centroids are given.
   int n_init = 1;
@@ -93,6 +105,9 @@ struct Params {
   bool verbose = false;
   /// Called after every iteration with its IterationStats; may return true to stop early.
   IterationCallback on_iteration = nullptr;
+  /// Memory the bounded algorithms may use for their bounds (Elkan's n x k floats above
+  /// all); beyond it they fall back to one that fits.
+  std::size_t max_memory_bytes = std::size_t(1) << 30;
 };
 
 }  // namespace lloyd

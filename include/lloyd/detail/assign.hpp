@@ -323,6 +323,26 @@ class AssignKernel {
     }
   }
 
+  /// The label of a row from its row of scores() (out, norm2, err): the same decision as
+  /// assign() (lowest score, canonical distances when too close to call). `second`, if
+  /// not null, receives a lower bound of the squared distance to every other centroid.
+  std::size_t label_from_scores(const T* x, const T* scores_row, double norm2, double err, Workspace& ws,
+                                double* second = nullptr) const {
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < k_; ++j)
+      if (scores_row[j] < scores_row[best]) best = j;
+    double runner_up = std::numeric_limits<double>::infinity();
+    for (std::size_t j = 0; j < k_; ++j)
+      if (j != best) runner_up = std::min(runner_up, static_cast<double>(scores_row[j]));
+    if (!(runner_up - static_cast<double>(scores_row[best]) > 2 * err)) return canonical_argmin(x, ws, second);
+    if (second) *second = std::max(0.0, norm2 + runner_up - err);
+    return best;
+  }
+
+  /// The canonical distance error allowance used for k-independent bounds: canonical
+  /// squared distances are within a factor (1 +- relative_error()) of the exact ones.
+  double relative_error() const noexcept { return err_scale_; }
+
   /// Centroids in the packed layout (>= k): the stride scores() needs at least.
   std::size_t padded_clusters() const noexcept { return std::max(k_pad_, k_); }
 
@@ -516,34 +536,30 @@ class AssignKernel {
   template <class Src>
   void finish_labels(MatrixView<const T> X, Src src, std::size_t n_rows, Workspace& ws, std::int32_t* labels,
                      double* second) const {
+    using V = simd<T, Arch>;
+    alignas(64) T iota[W];
+    for (std::size_t lane = 0; lane < W; ++lane) iota[lane] = static_cast<T>(lane);
+    const V lane_index = V::load_aligned(iota);
+    const V inf(std::numeric_limits<T>::infinity());
+    const V width(static_cast<T>(W));
     for (std::size_t r = 0; r < n_rows; ++r) {
-      const T* bs = ws.best_score.data() + r * W;
-      const T* b2 = ws.second_score.data() + r * W;
-      const T* bi = ws.best_slot.data() + r * W;
-      std::size_t best_lane = 0;
-      std::size_t label = static_cast<std::size_t>(bi[0]) * W;
-      for (std::size_t lane = 1; lane < W; ++lane) {
-        const std::size_t idx = static_cast<std::size_t>(bi[lane]) * W + lane;
-        if (bs[lane] < bs[best_lane] || (bs[lane] == bs[best_lane] && idx < label)) {
-          best_lane = lane;
-          label = idx;
-        }
-      }
-      T runner_up = std::numeric_limits<T>::infinity();
-      for (std::size_t lane = 0; lane < W; ++lane) {
-        runner_up = std::min(runner_up, b2[lane]);
-        if (lane != best_lane) runner_up = std::min(runner_up, bs[lane]);
-      }
-      const double best = static_cast<double>(bs[best_lane]);
+      const V bs = V::load_aligned(ws.best_score.data() + r * W);
+      const V b2 = V::load_aligned(ws.second_score.data() + r * W);
+      const V idx = xsimd::fma(V::load_aligned(ws.best_slot.data() + r * W), width, lane_index);
+      // Lowest score; among equal lowest scores, the lowest index. The runner-up is the
+      // best of the other lanes' minima and of every lane's runner-up.
+      const T best = reduce_min(bs);
+      const T label_t = reduce_min(xsimd::select(bs == V(best), idx, inf));
+      const T runner_up = std::min(reduce_min(b2), reduce_min(xsimd::select(idx == V(label_t), inf, bs)));
       const double err = row_error(ws.row_norm2[r]);
-      const double gap = static_cast<double>(runner_up) - best;
-      if (!(gap > 2 * err)) {
+      const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
+      if (!(gap > 2 * err) || !(label_t < static_cast<T>(k_))) {
         // Too close to call from the scores (or not finite): canonical distances decide.
         const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
         labels[r] = static_cast<std::int32_t>(chosen);
         continue;
       }
-      labels[r] = static_cast<std::int32_t>(label < k_ ? label : 0);
+      labels[r] = static_cast<std::int32_t>(label_t);
       if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
     }
   }

@@ -34,6 +34,9 @@ inline void check_params(const Params& p) {
   if (p.n_threads < 0) throw_invalid("n_threads=", p.n_threads, " must be >= 0 (0 = all hardware threads)");
   if (p.init != Init::KMeansPlusPlus && p.init != Init::Random)
     throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
+  if (static_cast<int>(p.algorithm) < static_cast<int>(Algorithm::Auto) ||
+      static_cast<int>(p.algorithm) > static_cast<int>(Algorithm::Yinyang))
+    throw_invalid("algorithm=", static_cast<int>(p.algorithm), " is not a known lloyd::Algorithm value");
 }
 
 /// Checks that X has rows and columns, and enough rows for k clusters.
@@ -44,6 +47,9 @@ void check_data_shape(MatrixView<const T> X, std::size_t n_clusters, const char*
   if (n_clusters > X.rows())
     throw_invalid("n_clusters=", n_clusters, " is larger than the number of rows of ", name, " (", X.rows(), ")");
   if (n_clusters > (std::size_t(1) << 31) - 1) throw_invalid("n_clusters=", n_clusters, " exceeds 2^31 - 1");
+  // The float32 kernel keeps centroid indices in float lanes, exact up to 2^24.
+  if (sizeof(T) == 4 && n_clusters > (std::size_t(1) << 24))
+    throw_invalid("n_clusters=", n_clusters, " exceeds 2^24 = 16777216, the most a float32 fit supports");
 }
 
 /// Throws naming the first (row, column) that is NaN or infinite.

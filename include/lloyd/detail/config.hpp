@@ -8,6 +8,7 @@
 // ODR violation the linker would resolve by picking either).
 
 #include <cstddef>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -29,18 +30,61 @@ using default_arch = xsimd::default_arch;
 template <class T, class Arch>
 using simd = xsimd::batch<T, Arch>;
 
-/// Sum of the lanes of v. (Not xsimd::hadd: with GCC 12's AVX-512 headers it warns
-/// "'__Y' is used uninitialized" in every user's -Wall build, a false positive of the
-/// compiler's extract intrinsics; a store and a scalar tree have no such problem and
-/// cost a few cycles, paid once per row, never per element.)
+/// Sum of the lanes of v, in a fixed order for each instruction set. (Not xsimd::hadd on
+/// AVX-512: GCC 12 declares many AVX-512 intrinsics with an _mm512_undefined_*()
+/// pass-through, which warns "'__Y' is used uninitialized" in every user's -Wall build.
+/// The masked forms below, with an all-ones mask and an explicit source, compile to the
+/// same instructions without it.)
 template <class T, class Arch>
-inline T reduce_add(const xsimd::batch<T, Arch>& v) noexcept {
-  constexpr std::size_t W = xsimd::batch<T, Arch>::size;
-  alignas(64) T lanes[W];
-  v.store_aligned(lanes);
-  for (std::size_t half = W / 2; half > 0; half /= 2)
-    for (std::size_t i = 0; i < half; ++i) lanes[i] += lanes[i + half];
-  return lanes[0];
+LLOYD_ALWAYS_INLINE T reduce_add(const xsimd::batch<T, Arch>& v) noexcept {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, float>::value) {
+    __m512 x = v;
+    x = _mm512_add_ps(x, _mm512_mask_shuffle_f32x4(x, 0xFFFF, x, x, 0x4E));  // 256-bit halves
+    x = _mm512_add_ps(x, _mm512_mask_shuffle_f32x4(x, 0xFFFF, x, x, 0xB1));  // 128-bit blocks
+    x = _mm512_add_ps(x, _mm512_mask_permute_ps(x, 0xFFFF, x, 0x4E));        // 64-bit pairs
+    x = _mm512_add_ps(x, _mm512_mask_permute_ps(x, 0xFFFF, x, 0xB1));        // neighbours
+    return _mm512_cvtss_f32(x);
+  } else if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, double>::value) {
+    __m512d x = v;
+    x = _mm512_add_pd(x, _mm512_mask_shuffle_f64x2(x, 0xFF, x, x, 0x4E));
+    x = _mm512_add_pd(x, _mm512_mask_shuffle_f64x2(x, 0xFF, x, x, 0xB1));
+    x = _mm512_add_pd(x, _mm512_mask_permute_pd(x, 0xFF, x, 0x55));
+    return _mm512_cvtsd_f64(x);
+  } else
+#endif
+  {
+    return xsimd::hadd(v);
+  }
+}
+
+/// Smallest lane of v (masked AVX-512 shuffles for the reason given at reduce_add).
+template <class T, class Arch>
+LLOYD_ALWAYS_INLINE T reduce_min(const xsimd::batch<T, Arch>& v) noexcept {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, float>::value) {
+    __m512 x = v;
+    x = _mm512_mask_min_ps(x, 0xFFFF, x, _mm512_mask_shuffle_f32x4(x, 0xFFFF, x, x, 0x4E));
+    x = _mm512_mask_min_ps(x, 0xFFFF, x, _mm512_mask_shuffle_f32x4(x, 0xFFFF, x, x, 0xB1));
+    x = _mm512_mask_min_ps(x, 0xFFFF, x, _mm512_mask_permute_ps(x, 0xFFFF, x, 0x4E));
+    x = _mm512_mask_min_ps(x, 0xFFFF, x, _mm512_mask_permute_ps(x, 0xFFFF, x, 0xB1));
+    return _mm512_cvtss_f32(x);
+  } else if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, double>::value) {
+    __m512d x = v;
+    x = _mm512_mask_min_pd(x, 0xFF, x, _mm512_mask_shuffle_f64x2(x, 0xFF, x, x, 0x4E));
+    x = _mm512_mask_min_pd(x, 0xFF, x, _mm512_mask_shuffle_f64x2(x, 0xFF, x, x, 0xB1));
+    x = _mm512_mask_min_pd(x, 0xFF, x, _mm512_mask_permute_pd(x, 0xFF, x, 0x55));
+    return _mm512_cvtsd_f64(x);
+  } else
+#endif
+  {
+    constexpr std::size_t W = xsimd::batch<T, Arch>::size;
+    alignas(64) T lanes[W];
+    v.store_aligned(lanes);
+    T m = lanes[0];
+    for (std::size_t i = 1; i < W; ++i) m = lanes[i] < m ? lanes[i] : m;
+    return m;
+  }
 }
 
 }  // namespace detail

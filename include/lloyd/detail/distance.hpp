@@ -13,19 +13,39 @@
 // all honour that definition, which is what makes their results identical.
 
 #include <cstddef>
+#include <type_traits>
 
 #include "config.hpp"
 
 namespace lloyd {
 namespace detail {
 
-/// The last n < W values of p as a vector, zero-padded.
+/// The n < W values at p as a vector, zero-padded; never reads past p + n (masked loads
+/// where the instruction set has them: masked-off lanes do not fault).
 template <class Arch, class T>
 LLOYD_ALWAYS_INLINE simd<T, Arch> load_tail(const T* p, std::size_t n) noexcept {
-  constexpr std::size_t W = simd<T, Arch>::size;
-  alignas(64) T buf[W] = {};
-  for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
-  return simd<T, Arch>::load_aligned(buf);
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, float>::value)
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  else if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, double>::value)
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
+  else
+#endif
+#if XSIMD_WITH_AVX2
+      if constexpr (std::is_base_of<xsimd::avx2, Arch>::value && std::is_same<T, float>::value)
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  else if constexpr (std::is_base_of<xsimd::avx2, Arch>::value && std::is_same<T, double>::value)
+    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(static_cast<long long>(n)),
+                                                    _mm256_setr_epi64x(0, 1, 2, 3)));
+  else
+#endif
+  {
+    constexpr std::size_t W = simd<T, Arch>::size;
+    alignas(64) T buf[W] = {};
+    for (std::size_t j = 0; j < n; ++j) buf[j] = p[j];
+    return simd<T, Arch>::load_aligned(buf);
+  }
 }
 
 /// Canonical sum_j (a[j] - b[j])^2 over j < d; unaligned pointers are fine.

@@ -27,6 +27,7 @@
 #include "../matrix.hpp"
 #include "../params.hpp"
 #include "assign.hpp"
+#include "bounds.hpp"
 #include "chunks.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
@@ -61,11 +62,6 @@ class LloydSteps {
   using Kernel = AssignKernel<T, Arch>;
 
  public:
-  struct Assignment {
-    double inertia = 0;         ///< sum of weight x squared distance to the assigned centroid
-    std::size_t n_changed = 0;  ///< rows whose label differs from what `labels` held before
-  };
-
   LloydSteps(const Problem<T>& P, std::size_t k, ThreadPool& pool)
       : P_(P),
         k_(k),
@@ -93,7 +89,6 @@ class LloydSteps {
     workspaces_.resize(pool.size());
     block_labels_.resize(pool.size() * block_);
     block_dist_.resize(pool.size() * block_);
-    task_inertia_.resize(tasks_.count());
     task_changed_.resize(tasks_.count());
     if (fused_) {
       slot_sums_.resize(tasks_.count() * k * d);
@@ -126,7 +121,6 @@ class LloydSteps {
         std::fill_n(wsum, k_, 0.0);
         std::fill_n(members, k_, std::size_t(0));
       }
-      double inertia = 0;
       std::size_t changed = 0;
       for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += block_) {
         const std::size_t e = std::min(tasks_.end(t), b + block_);
@@ -139,11 +133,7 @@ class LloydSteps {
           const std::size_t c = static_cast<std::size_t>(l);
           const T* x = P_.X.row(i);
           const T w = P_.weight(i);
-          if (distances) {
-            const T di = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
-            dist[i] = di;
-            inertia += static_cast<double>(w) * static_cast<double>(di);
-          }
+          if (distances) dist[i] = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
           if (gather && w > 0) {
             add_row(sums + c * d, x, d, w);
             wsum[c] += static_cast<double>(w);
@@ -151,17 +141,14 @@ class LloydSteps {
           }
         }
       }
-      task_inertia_[t] = inertia;
       task_changed_[t] = changed;
     });
     gathered_ = gather;
     distances_valid_ = with_distances || Kernel::exact_distances(k_);
     Assignment a;
-    for (std::size_t t = 0; t < tasks_.count(); ++t) {
-      a.inertia += task_inertia_[t];
-      a.n_changed += task_changed_[t];
-    }
-    if (!distances_valid_) a.inertia = std::numeric_limits<double>::quiet_NaN();
+    for (std::size_t t = 0; t < tasks_.count(); ++t) a.n_changed += task_changed_[t];
+    a.distances_valid = distances_valid_;
+    a.inertia = distances_valid_ ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();
     return a;
   }
 
@@ -170,18 +157,11 @@ class LloydSteps {
   double distances(MatrixView<const T> C, const std::int32_t* labels, T* dist) {
     const std::size_t d = P_.d;
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
-      double inertia = 0;
-      for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
-        const T di = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
-        dist[i] = di;
-        inertia += static_cast<double>(P_.weight(i)) * static_cast<double>(di);
-      }
-      task_inertia_[t] = inertia;
+      for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i)
+        dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
     });
     distances_valid_ = true;
-    double inertia = 0;
-    for (std::size_t t = 0; t < tasks_.count(); ++t) inertia += task_inertia_[t];
-    return inertia;
+    return weighted_sum(P_, dist, pool_);
   }
 
   struct Update {
@@ -193,12 +173,24 @@ class LloydSteps {
   /// positive weight take the rows farthest from their centroid (dist, from assign()),
   /// as scikit-learn does; those rows' labels change. A cluster that stays empty (no row
   /// can be spared) keeps its old centroid.
-  Update update(MatrixView<const T> C_old, std::int32_t* labels, T* dist, Matrix<T>& C_new) {
-    if (gathered_)
+  ///
+  /// `dirty` (optional) flags the clusters whose rows changed since the previous update;
+  /// the others keep their sums, which are bit-identical to what summing them again
+  /// would give. Only the dirty ones are summed again, in the same order.
+  Update update(MatrixView<const T> C_old, std::int32_t* labels, T* dist, Matrix<T>& C_new,
+                const std::vector<char>* dirty = nullptr) {
+    if (gathered_) {
       reduce_slots();
-    else
+    } else if (dirty && !sums_stale_) {
+      resum_dirty(labels, *dirty);
+    } else if (fused_) {
+      gather_slots(labels);
+      reduce_slots();
+    } else {
       accumulate(labels);
+    }
     gathered_ = false;
+    sums_stale_ = false;
     std::vector<std::size_t> empty;
     for (std::size_t c = 0; c < k_; ++c)
       if (members_[c] == 0) empty.push_back(c);
@@ -206,7 +198,10 @@ class LloydSteps {
     if (!empty.empty()) {
       if (!distances_valid_) distances(C_old, labels, dist);
       u.n_relocated = relocate(empty, labels, dist);
-      if (u.n_relocated > 0) accumulate(labels);
+      if (u.n_relocated > 0) {
+        accumulate(labels);
+        sums_stale_ = fused_;  // summed in row order, not in the fused order: redo all next time
+      }
     }
     // New centroids and their shifts, clusters in parallel; shifts added in cluster order.
     const std::size_t d = P_.d;
@@ -237,6 +232,9 @@ class LloydSteps {
     return u;
   }
 
+  /// Tells update() whether dist holds exact distances (when another assigner labelled).
+  void set_distances_valid(bool valid) noexcept { distances_valid_ = valid; }
+
   /// Weight of each cluster after the last update().
   const std::vector<double>& cluster_weights() const noexcept { return weight_sum_; }
   /// Whether centroid sums are gathered during the assignment pass (see the class note).
@@ -253,6 +251,95 @@ class LloydSteps {
       const double wd = static_cast<double>(w);
       for (std::size_t j = 0; j < d; ++j) sum[j] += wd * static_cast<double>(x[j]);
     }
+  }
+
+  // Sums of the dirty clusters only, in the order the full update would use: fused mode
+  // adds per-task partial sums in task order (as reduce_slots), sorted mode sums rows in
+  // row order (as accumulate). Their rows are found with one scan of the labels.
+  void resum_dirty(const std::int32_t* labels, const std::vector<char>& dirty) {
+    const std::size_t d = P_.d, k = k_;
+    const Chunking scan(P_.n, 16384, 256);
+    dirty_rows_.resize(scan.count());
+    pool_.parallel_for(scan.count(), [&](std::size_t ch, std::size_t) {
+      auto& out = dirty_rows_[ch];
+      out.clear();
+      for (std::size_t i = scan.begin(ch); i < scan.end(ch); ++i)
+        if (dirty[static_cast<std::size_t>(labels[i])]) out.push_back(i);
+    });
+    // Bucket the rows by cluster, keeping row order.
+    std::vector<std::size_t> count(k + 1, 0);
+    for (const auto& part : dirty_rows_)
+      for (std::size_t i : part) ++count[static_cast<std::size_t>(labels[i]) + 1];
+    for (std::size_t c = 0; c < k; ++c) count[c + 1] += count[c];
+    dirty_order_.resize(count[k]);
+    std::vector<std::size_t> cursor(count.begin(), count.end() - 1);
+    for (const auto& part : dirty_rows_)
+      for (std::size_t i : part) dirty_order_[cursor[static_cast<std::size_t>(labels[i])]++] = i;
+    std::vector<std::size_t> todo;
+    for (std::size_t c = 0; c < k; ++c)
+      if (dirty[c]) todo.push_back(c);
+    pool_.parallel_for(todo.size(), [&](std::size_t t, std::size_t) {
+      const std::size_t c = todo[t];
+      const std::size_t* rows = dirty_order_.data() + count[c];
+      const std::size_t m = count[c + 1] - count[c];
+      double* out = sums_.data() + c * d;
+      double wsum = 0;
+      std::size_t members = 0;
+      if (fused_) {
+        std::fill_n(out, d, 0.0);
+        std::vector<double> partial(d);
+        for (std::size_t p = 0; p < m;) {
+          const std::size_t task = rows[p] / tasks_.rows_per_chunk();
+          std::fill(partial.begin(), partial.end(), 0.0);
+          double pw = 0;
+          std::size_t pm = 0;
+          for (; p < m && rows[p] / tasks_.rows_per_chunk() == task; ++p) {
+            const T w = P_.weight(rows[p]);
+            if (w <= 0) continue;
+            add_row(partial.data(), P_.X.row(rows[p]), d, w);
+            pw += static_cast<double>(w);
+            ++pm;
+          }
+          for (std::size_t j = 0; j < d; ++j) out[j] += partial[j];
+          wsum += pw;
+          members += pm;
+        }
+      } else {
+        for (std::size_t s0 = 0; s0 < d; s0 += slice_)
+          for (std::size_t j = s0; j < std::min(d, s0 + slice_); j += sum_chunk) {
+            double ws = 0;
+            std::size_t ms = 0;
+            sum_rows(rows, m, j, std::min(sum_chunk, std::min(d, s0 + slice_) - j), out + j, ws, ms);
+            if (j == 0) {
+              wsum = ws;
+              members = ms;
+            }
+          }
+      }
+      weight_sum_[c] = wsum;
+      members_[c] = members;
+    });
+  }
+
+  // Fused mode after another assigner labelled the rows: one pass filling the slots.
+  void gather_slots(const std::int32_t* labels) {
+    const std::size_t d = P_.d;
+    pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
+      double* sums = slot_sums_.data() + t * k_ * d;
+      double* wsum = slot_weight_.data() + t * k_;
+      std::size_t* members = slot_members_.data() + t * k_;
+      std::fill_n(sums, k_ * d, 0.0);
+      std::fill_n(wsum, k_, 0.0);
+      std::fill_n(members, k_, std::size_t(0));
+      for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
+        const T w = P_.weight(i);
+        if (w <= 0) continue;
+        const std::size_t c = static_cast<std::size_t>(labels[i]);
+        add_row(sums + c * d, P_.X.row(i), d, w);
+        wsum[c] += static_cast<double>(w);
+        ++members[c];
+      }
+    });
   }
 
   // Fused mode: totals = the task slots added in task order, clusters in parallel.
@@ -408,11 +495,11 @@ class LloydSteps {
   Chunking tasks_;
   bool fused_ = false;
   bool gathered_ = false;
+  bool sums_stale_ = true;  // sums_ do not hold every cluster's sum in the canonical order
   bool distances_valid_ = false;
   std::vector<typename Kernel::Workspace> workspaces_;
   std::vector<std::int32_t> block_labels_;
   std::vector<T> block_dist_;
-  std::vector<double> task_inertia_;
   std::vector<std::size_t> task_changed_;
   std::vector<double> slot_sums_;
   std::vector<double> slot_weight_;
@@ -420,6 +507,8 @@ class LloydSteps {
   Chunking hist_chunks_;
   std::vector<std::size_t> hist_;
   std::vector<std::size_t> order_;
+  std::vector<std::vector<std::size_t>> dirty_rows_;
+  std::vector<std::size_t> dirty_order_;
   std::vector<std::size_t> cluster_begin_;
   std::vector<std::size_t> group_begin_;
   std::vector<double> sums_;
@@ -438,13 +527,23 @@ struct RunResult {
   bool converged = false;
 };
 
-/// Lloyd iterations from `centroids` until a stopping rule holds (see Params). On
-/// return the labels and inertia belong to the returned centroids.
-template <class T, class Arch = default_arch>
-RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p, ThreadPool& pool, int run,
-                       const Stopwatch& clock) {
+/// Lloyd's full assignment pass, as an assigner for iterate().
+template <class T, class Arch>
+struct LloydAssigner {
+  LloydSteps<T, Arch>& steps;
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update, bool with_distances) {
+    return steps.assign(C, labels, dist, for_update, with_distances);
+  }
+  void centroids_moved(MatrixView<const T>, MatrixView<const T>, bool) {}
+};
+
+/// Iterations from `centroids` until a stopping rule holds (see Params), with `assigner`
+/// labelling the rows (Lloyd's full pass or a bounded algorithm) and `steps` updating
+/// the centroids. On return the labels and inertia belong to the returned centroids.
+template <class T, class Arch, class Assigner>
+RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, LloydSteps<T, Arch>& steps,
+                     Assigner& assigner, int run, const Stopwatch& clock) {
   const std::size_t k = centroids.rows();
-  LloydSteps<T, Arch> steps(P, k, pool);
   RunResult<T> r;
   r.labels.assign(P.n, -1);
   std::vector<T> dist(P.n);
@@ -457,8 +556,10 @@ RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p
   const bool observed = p.verbose || static_cast<bool>(p.on_iteration) || p.inertia_tol > 0;
   for (int it = 1; it <= p.max_iter; ++it) {
     const double t0 = clock.seconds();
-    const auto a = steps.assign(centroids, r.labels.data(), dist.data(), true, observed);
-    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next);
+    const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), true, observed);
+    steps.set_distances_valid(a.distances_valid);
+    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.dirty);
+    assigner.centroids_moved(centroids, next, u.n_relocated > 0);
     const std::size_t relocated = u.n_relocated;
     const double shift = u.center_shift;
     std::swap(centroids, next);
@@ -510,7 +611,7 @@ RunResult<T> run_lloyd(const Problem<T>& P, Matrix<T> centroids, const Params& p
   // Unless the labels were already stable, relabel against the final centroids so that
   // labels and inertia describe them.
   if (!strict) {
-    const auto a = steps.assign(centroids, r.labels.data(), dist.data());
+    const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), false, true);
     r.inertia = a.inertia;
   } else if (!observed) {
     r.inertia = steps.distances(centroids, r.labels.data(), dist.data());

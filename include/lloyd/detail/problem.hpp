@@ -97,5 +97,26 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
   return P;
 }
 
+/// Sum of weight x dist over the rows, in double, over a partition of the rows that
+/// depends on n alone: every assigner reports the same inertia for the same distances.
+template <class T>
+double weighted_sum(const Problem<T>& P, const T* dist, ThreadPool& pool) {
+  const Chunking chunks(P.n, 8192, 256);
+  std::vector<double> part(chunks.count());
+  pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+    double s = 0;
+    if (P.weights) {
+      for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
+        s += static_cast<double>(P.weights[i]) * static_cast<double>(dist[i]);
+    } else {
+      for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) s += static_cast<double>(dist[i]);
+    }
+    part[c] = s;
+  });
+  double total = 0;
+  for (double v : part) total += v;
+  return total;
+}
+
 }  // namespace detail
 }  // namespace lloyd

@@ -1,0 +1,155 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// Arithmetic shared by the bounded algorithms (Hamerly, Elkan, Yinyang).
+//
+// They keep, per row, an upper bound u on the Euclidean distance to its centroid and
+// lower bounds on the distances to other centroids, and skip a row whose bounds prove
+// its label cannot change. lloyd's labels are the arg-min of the canonical squared
+// distances (distance.hpp), which may differ from the exact real-number distances by a
+// relative error g (AssignKernel::relative_error()). Bounds here are on the exact
+// distances, rounded outward, and a row is skipped only when u (1 + g) < l (1 - g):
+// then the canonical distance to its centroid is strictly below the canonical distance
+// to any other, so the skip gives exactly the label Lloyd's full pass would give.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "parallel.hpp"
+
+namespace lloyd {
+namespace detail {
+
+/// What an assignment pass reports.
+struct Assignment {
+  double inertia = 0;            ///< sum of weight x squared distance to the assigned centroid (NaN if skipped)
+  std::size_t n_changed = 0;     ///< rows whose label changed
+  bool distances_valid = false;  ///< whether dist[] now holds every row's exact distance
+  /// Clusters that gained or lost rows (1 = changed), or null: any may have.
+  const std::vector<char>* dirty = nullptr;
+};
+
+/// Outward-rounded bound arithmetic for one relative canonical error g.
+class BoundMath {
+ public:
+  explicit BoundMath(double g = 0) : g_(g) {}
+
+  /// Upper bound of the exact distance from a canonical squared distance.
+  double upper(double canonical_sq) const noexcept { return std::sqrt(std::max(0.0, canonical_sq)) * (1 + g_) * up_; }
+  /// Lower bound of the exact distance from a canonical squared distance.
+  double lower(double canonical_sq) const noexcept { return std::sqrt(std::max(0.0, canonical_sq)) * (1 - g_) * down_; }
+  /// Lower bound of the exact distance from a lower bound of the squared distance.
+  static double lower_from_sq(double lower_sq) noexcept { return std::sqrt(std::max(0.0, lower_sq)) * down_; }
+
+  /// u + p, rounded up; l - p, rounded down and kept >= 0.
+  static double add_up(double u, double p) noexcept { return (u + p) * up_; }
+  static double sub_down(double l, double p) noexcept { return std::max(0.0, (l - p) * down_); }
+
+  /// True when a row with upper bound u and lower bound l keeps its label for certain.
+  bool keeps(double u, double l) const noexcept { return u * (1 + g_) < l * (1 - g_); }
+
+  double relative_error() const noexcept { return g_; }
+
+ private:
+  // One step of double rounding either way, with room to spare.
+  static constexpr double up_ = 1 + 0x1p-50;
+  static constexpr double down_ = 1 - 0x1p-50;
+  double g_;
+};
+
+/// A lower bound stored as float (Elkan's and Yinyang's bounds): rounded down.
+inline float lower_as_float(double v) noexcept {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, 0.0f);
+  return f;
+}
+
+/// A shift as float, rounded up (to be subtracted from float lower bounds).
+inline float shift_as_float(double v) noexcept {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) < v) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
+}
+
+/// l[j] = max(0, l[j] - p[j]) rounded down, over float arrays (SIMD): the float
+/// subtraction may round up by half an ulp, the factor 1 - 2^-22 takes back more.
+/// Returns the smallest new l[j].
+template <class Arch = default_arch>
+inline float decay_lower_bounds(float* LLOYD_RESTRICT l, const float* LLOYD_RESTRICT p, std::size_t n) noexcept {
+  using V = simd<float, Arch>;
+  constexpr std::size_t W = V::size;
+  const V down(1.0f - 0x1p-22f), zero(0.0f);
+  V m(std::numeric_limits<float>::infinity());
+  std::size_t j = 0;
+  for (; j + W <= n; j += W) {
+    V v = (V::load_unaligned(l + j) - V::load_unaligned(p + j)) * down;
+    v = xsimd::select(v > zero, v, zero);
+    v.store_unaligned(l + j);
+    m = xsimd::select(v < m, v, m);
+  }
+  float mm = reduce_min(m);
+  for (; j < n; ++j) {
+    float v = (l[j] - p[j]) * (1.0f - 0x1p-22f);
+    v = v > 0.0f ? v : 0.0f;
+    l[j] = v;
+    mm = v < mm ? v : mm;
+  }
+  return mm;
+}
+
+/// How far each centroid moved: an upper bound of |new_j - old_j| (computed in double).
+template <class T>
+std::vector<double> centroid_shifts(MatrixView<const T> C_old, MatrixView<const T> C_new) {
+  std::vector<double> p(C_old.rows());
+  for (std::size_t c = 0; c < C_old.rows(); ++c) {
+    double s = 0;
+    for (std::size_t j = 0; j < C_old.cols(); ++j) {
+      const double diff = static_cast<double>(C_new(c, j)) - static_cast<double>(C_old(c, j));
+      s += diff * diff;
+    }
+    p[c] = std::sqrt(s) * (1 + 0x1p-40);
+  }
+  return p;
+}
+
+/// Lower bounds of half the distances between centroids, from the kernel's scores of the
+/// centroids themselves (set_centroids(C) must have run): half[a * k + b] for a != b,
+/// and sep[a] = min over b != a (Hamerly's and Elkan's s(a)). half may be null.
+template <class T, class Kernel>
+void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool& pool, std::vector<float>* half,
+                         std::vector<double>& sep) {
+  const std::size_t k = C.rows();
+  sep.assign(k, std::numeric_limits<double>::infinity());
+  if (half) half->assign(k * k, 0.0f);
+  if (k < 2) return;
+  const std::size_t per_task = std::max<std::size_t>(1, std::min<std::size_t>(256, (std::size_t(1) << 20) / (k * C.cols() + 1)));
+  const std::size_t n_tasks = (k + per_task - 1) / per_task;
+  const std::size_t ld = kernel.padded_clusters();
+  pool.parallel_for(n_tasks, [&](std::size_t t, std::size_t) {
+    const std::size_t a0 = t * per_task, a1 = std::min(k, a0 + per_task);
+    std::vector<std::size_t> rows(a1 - a0);
+    for (std::size_t a = a0; a < a1; ++a) rows[a - a0] = a;
+    std::vector<T> out(rows.size() * ld);
+    std::vector<double> norm2(rows.size()), err(rows.size());
+    auto ws = kernel.make_workspace();
+    kernel.scores(C, rows.data(), rows.size(), out.data(), ld, norm2.data(), err.data(), ws);
+    for (std::size_t a = a0; a < a1; ++a) {
+      const std::size_t r = a - a0;
+      double m = std::numeric_limits<double>::infinity();
+      for (std::size_t b = 0; b < k; ++b) {
+        if (b == a) continue;
+        const double h = 0.5 * BoundMath::lower_from_sq(norm2[r] + static_cast<double>(out[r * ld + b]) - err[r]);
+        if (half) (*half)[a * k + b] = lower_as_float(h);
+        m = std::min(m, h);
+      }
+      sep[a] = m;
+    }
+  });
+}
+
+}  // namespace detail
+}  // namespace lloyd

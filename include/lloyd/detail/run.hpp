@@ -1,0 +1,62 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// One seeded run: picks the assignment algorithm and iterates.
+
+#include <cstddef>
+
+#include "../matrix.hpp"
+#include "../params.hpp"
+#include "elkan.hpp"
+#include "hamerly.hpp"
+#include "lloyd.hpp"
+#include "yinyang.hpp"
+#include "parallel.hpp"
+#include "problem.hpp"
+
+namespace lloyd {
+namespace detail {
+
+/// The algorithm to run: Auto resolved from (n, k, d), and a bounded algorithm whose
+/// bounds exceed max_memory_bytes replaced by one that fits (Elkan -> Yinyang ->
+/// Hamerly -> Lloyd). T only sizes the rule; the choice never depends on the threads.
+template <class T>
+Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std::size_t d,
+                            std::size_t max_memory_bytes) {
+  Algorithm a = wanted;
+  if (a == Algorithm::Auto) a = k <= 8 ? Algorithm::Lloyd : Algorithm::Hamerly;
+  (void)d;
+  if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
+  if (a == Algorithm::Yinyang && Yinyang<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
+  if (a == Algorithm::Hamerly && n * 2 * sizeof(double) > max_memory_bytes) a = Algorithm::Lloyd;
+  return a;
+}
+
+/// Iterations of one seeded run from `centroids`, with the algorithm Params ask for.
+template <class T, class Arch = default_arch>
+RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& p, ThreadPool& pool, int run,
+                        const Stopwatch& clock) {
+  const std::size_t k = centroids.rows();
+  LloydSteps<T, Arch> steps(P, k, pool);
+  switch (resolve_algorithm<T>(p.algorithm, P.n, k, P.d, p.max_memory_bytes)) {
+    case Algorithm::Hamerly: {
+      Hamerly<T, Arch> assigner(P, k, pool);
+      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+    }
+    case Algorithm::Elkan: {
+      Elkan<T, Arch> assigner(P, k, pool);
+      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+    }
+    case Algorithm::Yinyang: {
+      Yinyang<T, Arch> assigner(P, k, pool);
+      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+    }
+    default: {
+      LloydAssigner<T, Arch> assigner{steps};
+      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace lloyd

@@ -1,0 +1,105 @@
+// The exact accelerated algorithms return Lloyd's result bit for bit: same labels,
+// centroids, inertia and iteration count from the same starting centroids.
+#include <catch2/catch.hpp>
+#include <lloyd/lloyd.hpp>
+
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+
+namespace {
+
+const char* name(lloyd::Algorithm a) {
+  switch (a) {
+    case lloyd::Algorithm::Lloyd: return "Lloyd";
+    case lloyd::Algorithm::Elkan: return "Elkan";
+    case lloyd::Algorithm::Hamerly: return "Hamerly";
+    case lloyd::Algorithm::Yinyang: return "Yinyang";
+    default: return "Auto";
+  }
+}
+
+template <class T>
+lloyd::Result<T> run(lloyd::MatrixView<const T> X, const lloyd::Matrix<T>& init, lloyd::Algorithm a, int max_iter,
+                     bool fixed, const std::vector<T>* w = nullptr, int threads = 0) {
+  lloyd::Params p;
+  p.n_clusters = init.rows();
+  p.algorithm = a;
+  p.max_iter = max_iter;
+  p.run_till_max_iter = fixed;
+  p.tol = 0;
+  p.n_threads = threads;
+  lloyd::KMeans<T> km(p);
+  return w ? km.fit(X, init, *w) : km.fit(X, init);
+}
+
+template <class T>
+void require_same(const lloyd::Result<T>& a, const lloyd::Result<T>& b) {
+  REQUIRE(a.n_iter == b.n_iter);
+  REQUIRE(a.converged == b.converged);
+  REQUIRE(a.labels == b.labels);
+  REQUIRE(a.centroids == b.centroids);
+  REQUIRE(a.inertia == b.inertia);
+}
+
+const lloyd::Algorithm bounded[] = {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang,
+                                    lloyd::Algorithm::Auto};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd on blobs and noise, d = 2..256", "[algorithms]", float, double) {
+  struct Case {
+    std::size_t n, d, k;
+    bool blobs;
+  };
+  const Case cases[] = {{3000, 2, 20, true},  {3000, 2, 20, false}, {2500, 7, 40, true},  {2500, 16, 9, false},
+                        {2000, 33, 64, true}, {2000, 64, 30, false}, {1200, 256, 25, true}, {1500, 129, 70, false}};
+  for (const Case& c : cases) {
+    const auto X = c.blobs ? lloyd::make_blobs<TestType>(c.n, c.d, c.k, 2.0, c.n + c.d).X
+                           : lloyd::make_uniform<TestType>(c.n, c.d, 0.0, 1.0, c.n + c.d);
+    const auto init = lloyd::random_rows<TestType>(X, c.k, 3).centroids;  // a poor start: many iterations
+    for (bool fixed : {true, false}) {
+      const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, fixed ? 12 : 300, fixed);
+      for (auto a : bounded) {
+        INFO(name(a) << " n=" << c.n << " d=" << c.d << " k=" << c.k << (c.blobs ? " blobs" : " uniform")
+                     << (fixed ? " fixed iterations" : " to convergence"));
+        require_same(run<TestType>(X, init, a, fixed ? 12 : 300, fixed), ref);
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd with weights, ties and empty clusters", "[algorithms]", float,
+                   double) {
+  // Duplicate rows and duplicate starting centroids (exact ties), zero weights, and a
+  // starting centroid far from everything (an empty cluster, relocated).
+  auto X = lloyd::make_blobs<TestType>(1500, 5, 12, 1.5, 8).X;
+  for (std::size_t i = 0; i < 100; ++i)
+    for (std::size_t j = 0; j < 5; ++j) X(i + 100, j) = X(i, j);
+  lloyd::Matrix<TestType> init = lloyd::random_rows<TestType>(X, 12, 4).centroids;
+  for (std::size_t j = 0; j < 5; ++j) {
+    init(3, j) = init(7, j);
+    init(11, j) = TestType(1000);
+  }
+  std::vector<TestType> w(X.rows());
+  for (std::size_t i = 0; i < X.rows(); ++i) w[i] = static_cast<TestType>(i % 5 == 0 ? 0.0 : 0.5 + double(i % 3));
+  const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 300, false, &w);
+  for (auto a : bounded) {
+    INFO(name(a));
+    require_same(run<TestType>(X, init, a, 300, false, &w), ref);
+  }
+}
+
+TEMPLATE_TEST_CASE("bounded algorithms are deterministic across thread counts", "[algorithms][determinism]", float,
+                   double) {
+  const auto X = lloyd::make_blobs<TestType>(20000, 6, 50, 3.0, 77).X;
+  const auto init = lloyd::random_rows<TestType>(X, 50, 1).centroids;
+  for (auto a : bounded) {
+    const auto one = run<TestType>(X, init, a, 40, false, nullptr, 1);
+    for (int threads : {2, 3, 8}) {
+      INFO(name(a) << " threads " << threads);
+      require_same(run<TestType>(X, init, a, 40, false, nullptr, threads), one);
+    }
+  }
+}
