@@ -273,14 +273,15 @@ class AssignKernel {
 
   /// As assign(), for the rows listed in rows[0..count): labels[r] is row rows[r]'s
   /// nearest centroid and second[r] a lower bound of its squared distance to every other
-  /// centroid (+inf when k = 1).
+  /// centroid (+inf when k = 1); if `best` is not null, best[r] is an upper bound of the
+  /// squared distance to its own centroid.
   void assign_rows(MatrixView<const T> X, const std::size_t* rows, std::size_t count, std::int32_t* labels,
-                   double* second, Workspace& ws) const {
+                   double* second, Workspace& ws, double* best = nullptr) const {
     ListRows src{rows};
     if (exact_distances(k_))
-      assign_direct(X, src, count, labels, nullptr, second, ws);
+      assign_direct(X, src, count, labels, nullptr, second, ws, best);
     else
-      assign_tiled(X, src, count, labels, second, ws);
+      assign_tiled(X, src, count, labels, second, ws, best);
   }
 
   /// For the listed rows, out[r * ld + j] = |c_j - m|^2 - 2 (x - m).(c_j - m) for j < k,
@@ -383,7 +384,7 @@ class AssignKernel {
 
   template <class Src>
   void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
-                    Workspace& ws) const {
+                    Workspace& ws, double* best = nullptr) const {
     const std::size_t mr = mr_;
     const std::size_t block = block_rows(k_, d_);
     prepare(ws, block);
@@ -399,7 +400,7 @@ class AssignKernel {
         run_block<Shape::MR1, false>(rows_padded, ws, nullptr, 0);
       else
         run_block<Shape::MR2, false>(rows_padded, ws, nullptr, 0);
-      finish_labels(X, sub, n, ws, labels + b, second ? second + b : nullptr);
+      finish_labels(X, sub, n, ws, labels + b, second ? second + b : nullptr, best ? best + b : nullptr);
     }
   }
 
@@ -407,7 +408,7 @@ class AssignKernel {
   // register file, and every centroid vector loaded serves R rows.
   template <std::size_t G, class Src>
   void assign_direct_rows(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, T* dist,
-                          double* second) const {
+                          double* second, double* best_out) const {
     constexpr std::size_t acc_budget = Shape::wide_file ? 16 : 8;
     constexpr std::size_t R = G >= acc_budget ? 1 : (acc_budget / G > 4 ? 4 : acc_budget / G);
     const T* cs[G];
@@ -423,6 +424,7 @@ class AssignKernel {
           if (dr[c] < dr[best]) best = c;
         labels[r0 + r] = static_cast<std::int32_t>(best);
         if (dist) dist[r0 + r] = dr[best];
+        if (best_out) best_out[r0 + r] = static_cast<double>(dr[best]) * (1 + err_scale_);
         if (second) {
           double s = std::numeric_limits<double>::infinity();
           for (std::size_t c = 0; c < G; ++c)
@@ -445,16 +447,16 @@ class AssignKernel {
 
   template <class Src>
   void assign_direct(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, T* dist, double* second,
-                     Workspace&) const {
+                     Workspace&, double* best = nullptr) const {
     switch (k_) {
-      case 1: return assign_direct_rows<1>(X, src, count, labels, dist, second);
-      case 2: return assign_direct_rows<2>(X, src, count, labels, dist, second);
-      case 3: return assign_direct_rows<3>(X, src, count, labels, dist, second);
-      case 4: return assign_direct_rows<4>(X, src, count, labels, dist, second);
-      case 5: return assign_direct_rows<5>(X, src, count, labels, dist, second);
-      case 6: return assign_direct_rows<6>(X, src, count, labels, dist, second);
-      case 7: return assign_direct_rows<7>(X, src, count, labels, dist, second);
-      default: return assign_direct_rows<8>(X, src, count, labels, dist, second);
+      case 1: return assign_direct_rows<1>(X, src, count, labels, dist, second, best);
+      case 2: return assign_direct_rows<2>(X, src, count, labels, dist, second, best);
+      case 3: return assign_direct_rows<3>(X, src, count, labels, dist, second, best);
+      case 4: return assign_direct_rows<4>(X, src, count, labels, dist, second, best);
+      case 5: return assign_direct_rows<5>(X, src, count, labels, dist, second, best);
+      case 6: return assign_direct_rows<6>(X, src, count, labels, dist, second, best);
+      case 7: return assign_direct_rows<7>(X, src, count, labels, dist, second, best);
+      default: return assign_direct_rows<8>(X, src, count, labels, dist, second, best);
     }
   }
 
@@ -535,7 +537,7 @@ class AssignKernel {
   // canonical distances decide.
   template <class Src>
   void finish_labels(MatrixView<const T> X, Src src, std::size_t n_rows, Workspace& ws, std::int32_t* labels,
-                     double* second) const {
+                     double* second, double* best_out = nullptr) const {
     using V = simd<T, Arch>;
     alignas(64) T iota[W];
     for (std::size_t lane = 0; lane < W; ++lane) iota[lane] = static_cast<T>(lane);
@@ -557,10 +559,12 @@ class AssignKernel {
         // Too close to call from the scores (or not finite): canonical distances decide.
         const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
         labels[r] = static_cast<std::int32_t>(chosen);
+        if (best_out) best_out[r] = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
         continue;
       }
       labels[r] = static_cast<std::int32_t>(label_t);
       if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
+      if (best_out) best_out[r] = ws.row_norm2[r] + static_cast<double>(best) + err;
     }
   }
 

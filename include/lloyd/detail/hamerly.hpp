@@ -12,6 +12,7 @@
 // of BoundMath, so the labels are exactly those of Lloyd's full pass.
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -52,10 +53,17 @@ class Hamerly {
   Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool /*for_update*/, bool with_distances) {
     kernel_.set_centroids(C);
     math_ = BoundMath(kernel_.relative_error());
-    const bool full = !valid_;
+    // A full pass when there are no bounds yet, and for a few passes after a bounded
+    // pass that recomputed most rows anyway (checking and tightening bounds would only
+    // add to a full pass then); the pause doubles while that keeps happening.
+    const bool full = !valid_ || full_passes_left_ > 0;
+    if (full && full_passes_left_ > 0) --full_passes_left_;
     if (!full) centroid_separation<T>(kernel_, C, pool_, nullptr, sep_);
     const std::size_t d = P_.d;
-    for (Scratch& sc : scratch_) sc.moves.clear();
+    for (Scratch& sc : scratch_) {
+      sc.moves.clear();
+      sc.recomputed = 0;
+    }
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t worker) {
       Scratch& sc = scratch_[worker];
       auto& ws = workspaces_[worker];
@@ -65,36 +73,83 @@ class Hamerly {
       if (full) {
         for (std::size_t i = b; i < e; ++i) sc.rows.push_back(i);
       } else {
-        for (std::size_t i = b; i < e; ++i) {
+        // A row whose bounds fail is tightened, and queued for all centroids if needed.
+        auto tighten = [&](std::size_t i, double m) {
+          const std::size_t a = static_cast<std::size_t>(labels[i]);
+          const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), d);
+          ++evals;
+          upper_[i] = math_.upper(static_cast<double>(c2));
+          dist[i] = c2;
+          if (!math_.keeps(upper_[i], m)) sc.rows.push_back(i);
+        };
+        auto distance_only = [&](std::size_t i) {
+          dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
+          ++evals;
+        };
+        // Bounds of W rows at a time in SIMD: u += shift of the row's centroid, l -= the
+        // largest shift of the others, m = max(l, s(a)); keep iff u (1 + g) < m (1 - g).
+        using VD = simd<double, Arch>;
+        constexpr std::size_t WD = VD::size;
+        const double g = math_.relative_error();
+        const VD up(1 + 0x1p-50), down(1 - 0x1p-50), zero(0.0), grow(1 + g), shrink(1 - g);
+        alignas(64) double sep[WD], add[WD], sub[WD], mm[WD];
+        std::size_t i = b;
+        for (; i + WD <= e; i += WD) {
+          for (std::size_t r = 0; r < WD; ++r) {
+            const std::size_t a = static_cast<std::size_t>(labels[i + r]);
+            sep[r] = sep_[a];
+            add[r] = moved_ ? shift_[a] : 0.0;
+            sub[r] = moved_ ? (a == shift_argmax_ ? shift_max2_ : shift_max1_) : 0.0;
+          }
+          VD u = VD::load_unaligned(upper_.data() + i), l = VD::load_unaligned(lower_.data() + i);
+          if (moved_) {
+            u = (u + VD::load_aligned(add)) * up;
+            l = (l - VD::load_aligned(sub)) * down;
+            l = xsimd::select(l > zero, l, zero);
+            u.store_unaligned(upper_.data() + i);
+            l.store_unaligned(lower_.data() + i);
+          }
+          const VD s_a = VD::load_aligned(sep);
+          const VD m = xsimd::select(l > s_a, l, s_a);
+          const auto keep = u * grow < m * shrink;
+          if (xsimd::all(keep)) {
+            if (with_distances)
+              for (std::size_t r = 0; r < WD; ++r) distance_only(i + r);
+            continue;
+          }
+          m.store_aligned(mm);
+          for (std::size_t r = 0; r < WD; ++r) {
+            if (math_.keeps(upper_[i + r], mm[r])) {
+              if (with_distances) distance_only(i + r);
+            } else {
+              tighten(i + r, mm[r]);
+            }
+          }
+        }
+        for (; i < e; ++i) {
           const std::size_t a = static_cast<std::size_t>(labels[i]);
           double u = upper_[i], l = lower_[i];
           if (moved_) {
             u = BoundMath::add_up(u, shift_[a]);
             l = BoundMath::sub_down(l, a == shift_argmax_ ? shift_max2_ : shift_max1_);
+            upper_[i] = u;
+            lower_[i] = l;
           }
           const double m = std::max(sep_[a], l);
-          lower_[i] = l;
           if (math_.keeps(u, m)) {
-            upper_[i] = u;
-            if (with_distances) {
-              dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(a), d);
-              ++evals;
-            }
-            continue;
+            if (with_distances) distance_only(i);
+          } else {
+            tighten(i, m);
           }
-          const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), d);
-          ++evals;
-          upper_[i] = math_.upper(static_cast<double>(c2));
-          dist[i] = c2;
-          if (math_.keeps(upper_[i], m)) continue;
-          sc.rows.push_back(i);
         }
       }
       // Rows whose bounds failed: all centroids, through the kernel, together.
       const std::size_t m = sc.rows.size();
+      sc.recomputed += m;
       sc.labels.resize(m);
       sc.second.resize(m);
-      if (m > 0) kernel_.assign_rows(P_.X, sc.rows.data(), m, sc.labels.data(), sc.second.data(), ws);
+      sc.best.resize(m);
+      if (m > 0) kernel_.assign_rows(P_.X, sc.rows.data(), m, sc.labels.data(), sc.second.data(), ws, sc.best.data());
       evals += m * k_;
       for (std::size_t r = 0; r < m; ++r) {
         const std::size_t i = sc.rows[r];
@@ -105,15 +160,28 @@ class Hamerly {
           sc.moves.push_back(static_cast<std::size_t>(l));
         }
         labels[i] = l;
-        const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(l)), d);
-        dist[i] = c2;
-        upper_[i] = math_.upper(static_cast<double>(c2));
+        // u from the kernel's bound (exact distances only if asked for).
+        upper_[i] = BoundMath::add_up(std::sqrt(sc.best[r]), 0.0);
         lower_[i] = BoundMath::lower_from_sq(sc.second[r]);
+        if (with_distances) {
+          dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(l)), d);
+          ++evals;
+        }
       }
       task_changed_[t] = changed;
       task_evals_[t] = evals;
     });
     // Clusters that gained or lost rows (every one after a full pass).
+    if (!full) {
+      std::size_t recomputed = 0;
+      for (const Scratch& sc : scratch_) recomputed += sc.recomputed;
+      if (2 * recomputed > P_.n) {
+        full_passes_left_ = pause_;
+        pause_ = std::min<std::size_t>(2 * pause_, 16);
+      } else {
+        pause_ = 2;
+      }
+    }
     Assignment a;
     if (!full) {
       dirty_.assign(k_, 0);
@@ -165,7 +233,9 @@ class Hamerly {
     std::vector<std::size_t> rows;
     std::vector<std::int32_t> labels;
     std::vector<double> second;
-    std::vector<std::size_t> moves;  // (old, new) label of each row that changed
+    std::vector<double> best;
+    std::vector<std::size_t> moves;
+    std::size_t recomputed = 0;  // rows sent through the kernel this pass  // (old, new) label of each row that changed
   };
 
   const Problem<T>& P_;
@@ -183,6 +253,8 @@ class Hamerly {
   std::size_t shift_argmax_ = 0;
   bool valid_ = false;
   bool moved_ = false;
+  std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
+  std::size_t pause_ = 2;             // length of the next such pause
   std::vector<typename Kernel::Workspace> workspaces_;
   std::vector<Scratch> scratch_;
   std::vector<std::size_t> task_changed_;

@@ -181,8 +181,8 @@ class LloydSteps {
                 const std::vector<char>* dirty = nullptr) {
     if (gathered_) {
       reduce_slots();
-    } else if (dirty && !sums_stale_) {
-      resum_dirty(labels, *dirty);
+    } else if (dirty && !sums_stale_ && resum_dirty(labels, *dirty)) {
+      // done: only the dirty clusters were summed again
     } else if (fused_) {
       gather_slots(labels);
       reduce_slots();
@@ -255,8 +255,10 @@ class LloydSteps {
 
   // Sums of the dirty clusters only, in the order the full update would use: fused mode
   // adds per-task partial sums in task order (as reduce_slots), sorted mode sums rows in
-  // row order (as accumulate). Their rows are found with one scan of the labels.
-  void resum_dirty(const std::int32_t* labels, const std::vector<char>& dirty) {
+  // row order (as accumulate). Their rows are found with one scan of the labels. Returns
+  // false, doing nothing, when they hold over a quarter of the rows: a full update is
+  // then cheaper.
+  bool resum_dirty(const std::int32_t* labels, const std::vector<char>& dirty) {
     const std::size_t d = P_.d, k = k_;
     const Chunking scan(P_.n, 16384, 256);
     dirty_rows_.resize(scan.count());
@@ -266,6 +268,9 @@ class LloydSteps {
       for (std::size_t i = scan.begin(ch); i < scan.end(ch); ++i)
         if (dirty[static_cast<std::size_t>(labels[i])]) out.push_back(i);
     });
+    std::size_t total = 0;
+    for (const auto& part : dirty_rows_) total += part.size();
+    if (4 * total > P_.n) return false;
     // Bucket the rows by cluster, keeping row order.
     std::vector<std::size_t> count(k + 1, 0);
     for (const auto& part : dirty_rows_)
@@ -319,6 +324,7 @@ class LloydSteps {
       weight_sum_[c] = wsum;
       members_[c] = members;
     });
+    return true;
   }
 
   // Fused mode after another assigner labelled the rows: one pass filling the slots.

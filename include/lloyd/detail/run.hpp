@@ -24,8 +24,24 @@ template <class T>
 Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std::size_t d,
                             std::size_t max_memory_bytes) {
   Algorithm a = wanted;
-  if (a == Algorithm::Auto) a = k <= 8 ? Algorithm::Lloyd : Algorithm::Hamerly;
-  (void)d;
+  if (a == Algorithm::Auto) {
+    // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
+    // algorithm"): bounds cost a few nanoseconds per row and iteration, which pays when a
+    // full pass costs much more per row (k * d large) and rows stop moving (clustered
+    // data). Yinyang's group bounds hold up best at large k and d; Elkan's n x k bounds
+    // never won there, so Auto leaves it to explicit requests.
+    // Auto also keeps the bounds within 1/8 of the data's size, so that choosing for the
+    // user never multiplies the memory a fit needs.
+    const std::size_t quiet_budget = std::min(max_memory_bytes, n * d * sizeof(T) / 8);
+    if (k <= 8 || k * d < 512)
+      a = Algorithm::Lloyd;
+    else if (k >= 512 && d >= 64 && Yinyang<T>::memory_bytes(n, k) <= quiet_budget)
+      a = Algorithm::Yinyang;
+    else if (n * 2 * sizeof(double) <= quiet_budget)
+      a = Algorithm::Hamerly;
+    else
+      a = Algorithm::Lloyd;
+  }
   if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
   if (a == Algorithm::Yinyang && Yinyang<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
   if (a == Algorithm::Hamerly && n * 2 * sizeof(double) > max_memory_bytes) a = Algorithm::Lloyd;
