@@ -3,9 +3,11 @@
 // Umbrella header: includes the whole public API.
 #pragma once
 
+#include "batch.hpp"
 #include "datasets.hpp"
 #include "init.hpp"
 #include "kmeans.hpp"
 #include "matrix.hpp"
+#include "minibatch.hpp"
 #include "params.hpp"
 #include "version.hpp"
