@@ -122,7 +122,9 @@ class KMeans {
     return labels;
   }
 
-  /// n x k matrix of Euclidean (not squared) distances from each row of X to each centroid.
+  /// n x k matrix of each row's distance to each centroid, per metric: Euclidean (not
+  /// squared) distance; cosine distance 1 - cos(x, c); for Dot, minus the inner product
+  /// (so that, in every case, the smallest entry of a row is its label).
   Matrix<T> transform(MatrixView<const T> X) const {
     check_predict_input(X);
     const std::size_t n = X.rows(), k = centroids_.rows(), d = centroids_.cols();
@@ -131,12 +133,17 @@ class KMeans {
     const detail::Chunking chunks(n, 64, 4096);
     pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
       for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
-        for (std::size_t j = 0; j < k; ++j) out(i, j) = std::sqrt(detail::squared_distance<Arch>(X.row(i), centroids_.row(j), d));
+        for (std::size_t j = 0; j < k; ++j) {
+          const T l = loss_of(X.row(i), j);
+          out(i, j) = metric_ == Metric::SquaredEuclidean ? std::sqrt(l) : l;
+        }
     });
     return out;
   }
 
-  /// Opposite of the inertia of X under the fitted centroids (higher is better), as scikit-learn.
+  /// Opposite of the inertia of X under the fitted centroids (higher is better), as
+  /// scikit-learn; the inertia per metric is the sum of squared distances, of cosine
+  /// distances 1 - cos, or of minus the inner products.
   double score(MatrixView<const T> X) const { return -inertia_of(X, nullptr, 0); }
 
   /// Weighted score: minus the sum of weight x squared distance to the nearest centroid.
@@ -186,9 +193,23 @@ class KMeans {
     if (initial) detail::check_initial_centroids(*initial, p.n_clusters, X.cols());
 
     const std::size_t n = X.rows(), d = X.cols(), k = p.n_clusters;
+    // Cosine: spherical k-means on unit rows (a normalised copy of X and of the start).
+    Matrix<T> unit_rows, unit_start;
+    MatrixView<const T> unit_start_view;
+    if (p.metric == Metric::Cosine) {
+      detail::check_finite(X, "X");
+      unit_rows = normalized_rows(X, "X");
+      X = unit_rows;
+      if (initial) {
+        unit_start = normalized_rows(*initial, "initial_centroids");
+        unit_start_view = unit_start;
+        initial = &unit_start_view;
+      }
+    }
     const detail::Stopwatch clock;
     detail::ThreadPool& pool = fit_pool_.get(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
-    const detail::Problem<T> P = detail::make_problem(X, weights, pool);
+    detail::Problem<T> P = detail::make_problem(X, weights, pool);
+    P.metric = p.metric;
 
     detail::RunResult<T> best;
     if (k == n) {
@@ -219,9 +240,12 @@ class KMeans {
       }
     }
 
-    kernel_ = detail::AssignKernel<T, Arch>(d, P.mean.data());
+    // Cosine: the loss summed was |x - c|^2 of unit vectors = 2 (1 - cos).
+    if (p.metric == Metric::Cosine) best.inertia /= 2;
+    kernel_ = detail::AssignKernel<T, Arch>(d, P.mean.data(), p.metric == Metric::Dot);
     kernel_.set_centroids(best.centroids);
     centroids_ = best.centroids;
+    metric_ = p.metric;
     inertia_ = best.inertia;
     n_iter_ = best.n_iter;
     fitted_ = true;
@@ -233,6 +257,20 @@ class KMeans {
     result.n_iter = best.n_iter;
     result.converged = best.converged;
     return result;
+  }
+
+  // Rows scaled to unit length (computed in double); a zero row throws.
+  static Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
+    Matrix<T> out(A.rows(), A.cols());
+    for (std::size_t i = 0; i < A.rows(); ++i) {
+      double norm2 = 0;
+      for (std::size_t j = 0; j < A.cols(); ++j) norm2 += static_cast<double>(A(i, j)) * static_cast<double>(A(i, j));
+      if (!(norm2 > 0))
+        detail::throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+      const double inv = 1.0 / std::sqrt(norm2);
+      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) * inv);
+    }
+    return out;
   }
 
   void require_fitted(const char* what) const {
@@ -264,9 +302,22 @@ class KMeans {
       const std::size_t b = chunks.begin(c), e = chunks.end(c);
       kernel_.assign(X, b, e, labels + b, ws);
       if (dist)
-        for (std::size_t i = b; i < e; ++i)
-          dist[i] = detail::squared_distance<Arch>(X.row(i), centroids_.row(static_cast<std::size_t>(labels[i])), d);
+        for (std::size_t i = b; i < e; ++i) dist[i] = loss_of(X.row(i), static_cast<std::size_t>(labels[i]));
     });
+  }
+
+  // One row's loss against centroid c under the fitted metric (see transform()).
+  T loss_of(const T* x, std::size_t c) const noexcept {
+    const std::size_t d = centroids_.cols();
+    switch (metric_) {
+      case Metric::Dot: return -detail::dot_product<Arch>(x, centroids_.row(c), d);
+      case Metric::Cosine: {
+        const double norm = std::sqrt(static_cast<double>(detail::dot_product<Arch>(x, x, d)));
+        const double dot = static_cast<double>(detail::dot_product<Arch>(x, centroids_.row(c), d));
+        return static_cast<T>(norm > 0 ? 1.0 - dot / norm : 1.0);
+      }
+      default: return detail::squared_distance<Arch>(x, centroids_.row(c), d);
+    }
   }
 
   double inertia_of(MatrixView<const T> X, const T* weights, std::size_t n_weights) const {
@@ -302,6 +353,7 @@ class KMeans {
   FitPool fit_pool_;
   Matrix<T> centroids_;
   detail::AssignKernel<T, Arch> kernel_;
+  Metric metric_ = Metric::SquaredEuclidean;
   double inertia_ = 0;
   int n_iter_ = 0;
   bool fitted_ = false;

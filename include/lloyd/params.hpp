@@ -25,6 +25,13 @@ enum class Algorithm {
   Yinyang,  ///< one lower bound per group of about 10 centroids; best for large k
 };
 
+/// What "nearest centroid" means.
+enum class Metric {
+  SquaredEuclidean,  ///< |x - c|^2, classic k-means
+  Cosine,            ///< spherical k-means: rows and centroids L2-normalised, max cosine similarity
+  Dot,               ///< max inner product x.c (centroids are plain means, as flash-kmeans does)
+};
+
 /// What one Lloyd iteration did; passed to Params::on_iteration.
 struct IterationStats {
   int iteration = 0;              ///< 1-based iteration number within this run
@@ -93,6 +100,8 @@ struct Params {
   Init init = Init::KMeansPlusPlus;
   /// Assignment algorithm (all exact: same result as Lloyd).
   Algorithm algorithm = Algorithm::Auto;
+  /// Similarity used for assignment (Dot always runs Lloyd: bounds need a metric).
+  Metric metric = Metric::SquaredEuclidean;
   /// Number of seeded runs; the one with the lowest inertia is kept (>= 1). Ignored when
   /// initial centroids are given.
   int n_init = 1;

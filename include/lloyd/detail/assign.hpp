@@ -174,12 +174,18 @@ class AssignKernel {
 
   AssignKernel() = default;
   /// A kernel for rows of n_features values; shift (n_features values, or null for
-  /// none) is subtracted from rows and centroids alike before the products.
-  AssignKernel(std::size_t n_features, const T* shift) : d_(n_features), d_pad_(round_up(n_features, JB)) {
+  /// none) is subtracted from rows and centroids alike before the products. With
+  /// inner_product, "nearest" means the largest x.c (Metric::Dot): no shift, no |c|^2
+  /// term, no direct mode, and close calls are decided by the canonical dot product.
+  AssignKernel(std::size_t n_features, const T* shift, bool inner_product = false)
+      : d_(n_features), d_pad_(round_up(n_features, JB)), inner_(inner_product) {
     shift_.assign(d_pad_, T(0));
-    if (shift) std::copy_n(shift, d_, shift_.begin());
+    if (shift && !inner_) std::copy_n(shift, d_, shift_.begin());
     err_scale_ = 4.0 * static_cast<double>(d_pad_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
   }
+
+  /// Whether assign() provides exact distances for the current centroids.
+  bool exact_now() const noexcept { return !inner_ && exact_distances(k_); }
 
   /// Up to this many centroids, rows are scored directly (see the header note).
   static constexpr std::size_t direct_max_k = 8;
@@ -192,7 +198,7 @@ class AssignKernel {
     } else {
       centroids_ = Matrix<T>(C);
     }
-    if (exact_distances(k_)) {
+    if (!inner_ && exact_distances(k_)) {
       panels_.clear();
       return;
     }
@@ -206,7 +212,7 @@ class AssignKernel {
       add_panel(first, 2, offset);
     else if (rest > 0)
       add_panel(first, 1, offset);
-    mr_ = group_rows(k_);
+    mr_ = group_rows(k_, inner_);
     k_pad_ = offset;
 
     // Same sizes every iteration: resize() keeps the memory; zero what padding needs.
@@ -226,7 +232,7 @@ class AssignKernel {
           dst[j * nr + c] = v;
           norm += static_cast<double>(v) * static_cast<double>(v);
         }
-        norms_[pn.offset + c] = static_cast<T>(norm);
+        norms_[pn.offset + c] = inner_ ? T(0) : static_cast<T>(norm);
         cmax2 = std::max(cmax2, norm);
       }
     }
@@ -244,14 +250,14 @@ class AssignKernel {
 
   /// Rows of one register tile for k centroids: callers that split rows into pieces
   /// waste the least padding with multiples of it.
-  static constexpr std::size_t group_rows(std::size_t k) noexcept {
-    return k <= direct_max_k ? 1 : k <= W ? Shape::MR1 : Shape::MR2;
+  static constexpr std::size_t group_rows(std::size_t k, bool inner_product = false) noexcept {
+    return (k <= direct_max_k && !inner_product) ? 1 : k <= W ? Shape::MR1 : Shape::MR2;
   }
 
   /// Rows assign() packs at a time for k centroids of d features: a whole number of
   /// tiles whose packed copy stays within ~192 KiB (half an L2 of 512 KiB and up).
-  static std::size_t block_rows(std::size_t k, std::size_t d) noexcept {
-    const std::size_t mr = group_rows(k);
+  static std::size_t block_rows(std::size_t k, std::size_t d, bool inner_product = false) noexcept {
+    const std::size_t mr = group_rows(k, inner_product);
     const std::size_t bytes_per_row = std::max<std::size_t>(1, round_up(d, JB) * sizeof(T));
     const std::size_t rows = std::max<std::size_t>(mr, (std::size_t(192) << 10) / bytes_per_row);
     return std::min<std::size_t>(round_up(512, mr), rows / mr * mr);
@@ -263,7 +269,7 @@ class AssignKernel {
   bool assign(MatrixView<const T> X, std::size_t begin, std::size_t end, std::int32_t* labels, Workspace& ws,
               T* dist = nullptr) const {
     RangeRows src{begin};
-    if (exact_distances(k_)) {
+    if (exact_now()) {
       assign_direct(X, src, end - begin, labels, dist, nullptr, ws);
       return dist != nullptr;
     }
@@ -278,7 +284,7 @@ class AssignKernel {
   void assign_rows(MatrixView<const T> X, const std::size_t* rows, std::size_t count, std::int32_t* labels,
                    double* second, Workspace& ws, double* best = nullptr) const {
     ListRows src{rows};
-    if (exact_distances(k_))
+    if (exact_now())
       assign_direct(X, src, count, labels, nullptr, second, ws, best);
     else
       assign_tiled(X, src, count, labels, second, ws, best);
@@ -290,7 +296,7 @@ class AssignKernel {
   /// canonical squared distances and norm2 = 0.) ld >= padded_clusters().
   void scores(MatrixView<const T> X, const std::size_t* rows, std::size_t count, T* out, std::size_t ld,
               double* norm2, double* err, Workspace& ws) const {
-    if (exact_distances(k_)) {
+    if (exact_now()) {
       const double eta = err_scale_;
       for (std::size_t r = 0; r < count; ++r) {
         const T* x = X.row(rows[r]);
@@ -305,7 +311,7 @@ class AssignKernel {
       return;
     }
     const std::size_t mr = mr_;
-    const std::size_t block = block_rows(k_, d_);
+    const std::size_t block = block_rows(k_, d_, inner_);
     for (std::size_t b = 0; b < count; b += block) {
       const std::size_t n = std::min(count, b + block) - b;
       const std::size_t rows_padded = round_up(n, mr);
@@ -386,7 +392,7 @@ class AssignKernel {
   void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
                     Workspace& ws, double* best = nullptr) const {
     const std::size_t mr = mr_;
-    const std::size_t block = block_rows(k_, d_);
+    const std::size_t block = block_rows(k_, d_, inner_);
     prepare(ws, block);
     for (std::size_t b = 0; b < count; b += block) {
       const std::size_t n = std::min(count, b + block) - b;
@@ -581,11 +587,15 @@ class AssignKernel {
     ws.canonical.resize(k_);
     T* dist = ws.canonical.data();
     std::size_t c = 0;
-    for (; c + 4 <= k_; c += 4) {
-      const T* rows[4] = {centroids_.row(c), centroids_.row(c + 1), centroids_.row(c + 2), centroids_.row(c + 3)};
-      squared_distances_to<4, Arch>(x, rows, d_, dist + c);
+    if (inner_) {
+      for (; c < k_; ++c) dist[c] = -dot_product<Arch>(x, centroids_.row(c), d_);
+    } else {
+      for (; c + 4 <= k_; c += 4) {
+        const T* rows[4] = {centroids_.row(c), centroids_.row(c + 1), centroids_.row(c + 2), centroids_.row(c + 3)};
+        squared_distances_to<4, Arch>(x, rows, d_, dist + c);
+      }
+      for (; c < k_; ++c) dist[c] = squared_distance<Arch>(x, centroids_.row(c), d_);
     }
-    for (; c < k_; ++c) dist[c] = squared_distance<Arch>(x, centroids_.row(c), d_);
     std::size_t best = 0;
     for (std::size_t j = 1; j < k_; ++j)
       if (dist[j] < dist[best]) best = j;
@@ -603,6 +613,7 @@ class AssignKernel {
   std::size_t k_ = 0;
   std::size_t k_pad_ = 0;
   std::size_t mr_ = Shape::MR2;
+  bool inner_ = false;
   double err_scale_ = 0;
   double cmax_ = 0;
   aligned_vector<T> shift_;

@@ -34,6 +34,8 @@ inline void check_params(const Params& p) {
   if (p.n_threads < 0) throw_invalid("n_threads=", p.n_threads, " must be >= 0 (0 = all hardware threads)");
   if (p.init != Init::KMeansPlusPlus && p.init != Init::Random)
     throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
+  if (p.metric != Metric::SquaredEuclidean && p.metric != Metric::Cosine && p.metric != Metric::Dot)
+    throw_invalid("metric=", static_cast<int>(p.metric), " is not a known lloyd::Metric value");
   if (static_cast<int>(p.algorithm) < static_cast<int>(Algorithm::Auto) ||
       static_cast<int>(p.algorithm) > static_cast<int>(Algorithm::Yinyang))
     throw_invalid("algorithm=", static_cast<int>(p.algorithm), " is not a known lloyd::Algorithm value");

@@ -127,6 +127,18 @@ inline void squared_distances_block(const T* const* xs, const T* const* ys, std:
     for (std::size_t g = 0; g < G; ++g) out[r * G + g] = reduce_add(acc[r][g]);
 }
 
+/// Canonical sum_j a[j] * b[j] (same arithmetic scheme as squared_distance).
+template <class Arch = default_arch, class T>
+inline T dot_product(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  V acc(T(0));
+  std::size_t j = 0;
+  for (; j + W <= d; j += W) acc = xsimd::fma(V::load_unaligned(a + j), V::load_unaligned(b + j), acc);
+  if (j < d) acc = xsimd::fma(load_tail<Arch>(a + j, d - j), load_tail<Arch>(b + j, d - j), acc);
+  return reduce_add(acc);
+}
+
 /// sum_j a[j]^2 over j < d (not canonical: two accumulators).
 template <class Arch = default_arch, class T>
 inline T squared_norm(const T* a, std::size_t d) noexcept {

@@ -66,8 +66,8 @@ class LloydSteps {
       : P_(P),
         k_(k),
         pool_(pool),
-        kernel_(P.d, P.mean.data()),
-        block_(Kernel::block_rows(k, P.d)),
+        kernel_(P.d, P.mean.data(), P.metric == Metric::Dot),
+        block_(Kernel::block_rows(k, P.d, P.metric == Metric::Dot)),
         slice_(P.d <= 2 * feature_slice ? P.d : feature_slice),
         n_slices_((P.d + slice_ - 1) / slice_) {
     const std::size_t n = P.n, d = P.d;
@@ -75,7 +75,7 @@ class LloydSteps {
     // gathering needs one k x (d + 2) slot per task, zeroed and added up every
     // iteration: it is used when the slots fit in 16 MiB, cost at most 1/8 of a pass
     // over X, and still leave enough tasks (>= 16, or all the rows allow) for the threads.
-    const std::size_t group = Kernel::group_rows(k);
+    const std::size_t group = Kernel::group_rows(k, P.metric == Metric::Dot);
     const std::size_t row_cost = (2 * k + 8) * d;
     const std::size_t rows_min = round_up((std::size_t(1) << 22) / row_cost + 1, group);
     const std::size_t wanted = (n + rows_min - 1) / rows_min;
@@ -133,7 +133,7 @@ class LloydSteps {
           const std::size_t c = static_cast<std::size_t>(l);
           const T* x = P_.X.row(i);
           const T w = P_.weight(i);
-          if (distances) dist[i] = exact ? buf_dist[i - b] : squared_distance<Arch>(x, C.row(c), d);
+          if (distances) dist[i] = exact ? buf_dist[i - b] : loss(x, C.row(c));
           if (gather && w > 0) {
             add_row(sums + c * d, x, d, w);
             wsum[c] += static_cast<double>(w);
@@ -144,7 +144,7 @@ class LloydSteps {
       task_changed_[t] = changed;
     });
     gathered_ = gather;
-    distances_valid_ = with_distances || Kernel::exact_distances(k_);
+    distances_valid_ = with_distances || kernel_.exact_now();
     Assignment a;
     for (std::size_t t = 0; t < tasks_.count(); ++t) a.n_changed += task_changed_[t];
     a.distances_valid = distances_valid_;
@@ -152,13 +152,18 @@ class LloydSteps {
     return a;
   }
 
-  /// Exact squared distances of the rows to their centroids of C (labels as given), and
-  /// the weighted inertia; for when assign() skipped them.
+  /// A row's loss against a centroid: the canonical squared distance, or minus the
+  /// canonical dot product for Metric::Dot.
+  T loss(const T* x, const T* c) const noexcept {
+    return P_.metric == Metric::Dot ? -dot_product<Arch>(x, c, P_.d) : squared_distance<Arch>(x, c, P_.d);
+  }
+
+  /// Exact losses (squared distances) of the rows against their centroids of C (labels as
+  /// given), and the weighted inertia; for when assign() skipped them.
   double distances(MatrixView<const T> C, const std::int32_t* labels, T* dist) {
-    const std::size_t d = P_.d;
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i)
-        dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])), d);
+        dist[i] = loss(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])));
     });
     distances_valid_ = true;
     return weighted_sum(P_, dist, pool_);
@@ -217,8 +222,19 @@ class LloydSteps {
           shift_parts_[c] = 0;
           continue;
         }
-        const double inv = 1.0 / weight_sum_[c];
         const double* s = sums_.data() + c * d;
+        double inv = 1.0 / weight_sum_[c];
+        if (P_.metric == Metric::Cosine) {
+          // Spherical k-means: the centroid is the direction of the sum.
+          double norm2 = 0;
+          for (std::size_t j = 0; j < d; ++j) norm2 += s[j] * s[j];
+          if (!(norm2 > 0)) {  // the unit rows cancelled out exactly: keep the centroid
+            std::copy_n(old, d, out);
+            shift_parts_[c] = 0;
+            continue;
+          }
+          inv = 1.0 / std::sqrt(norm2);
+        }
         double shift = 0;
         for (std::size_t j = 0; j < d; ++j) {
           out[j] = static_cast<T>(s[j] * inv);
@@ -470,8 +486,11 @@ class LloydSteps {
   // distance; never the last row of a cluster) into the empty clusters.
   std::size_t relocate(const std::vector<std::size_t>& empty, std::int32_t* labels, const T* dist) {
     std::vector<std::size_t> cand;
+    // Rows sitting exactly on their centroid cannot help (squared distances); with Dot
+    // any row may go, the least similar first.
+    const bool any_row = P_.metric == Metric::Dot;
     for (std::size_t i = 0; i < P_.n; ++i)
-      if (dist[i] > 0 && P_.weight(i) > 0) cand.push_back(i);
+      if ((any_row || dist[i] > 0) && P_.weight(i) > 0) cand.push_back(i);
     auto farther = [&](std::size_t a, std::size_t b) { return dist[a] > dist[b] || (dist[a] == dist[b] && a < b); };
     std::vector<std::size_t> members = members_;
     std::size_t next = 0, sorted = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../matrix.hpp"
+#include "../params.hpp"
 #include "checks.hpp"
 #include "config.hpp"
 #include "chunks.hpp"
@@ -27,6 +28,8 @@ struct Problem {
   std::vector<T> mean;          ///< per-feature mean of X (unweighted)
   double mean_variance = 0;     ///< mean over features of the (unweighted, population) variance
   double total_weight = 0;
+  /// Dot: nearest = largest x.c; Cosine: X holds unit rows and centroids are re-normalised.
+  Metric metric = Metric::SquaredEuclidean;
 
   T weight(std::size_t i) const noexcept { return weights ? weights[i] : T(1); }
 };

@@ -54,7 +54,10 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
                         const Stopwatch& clock) {
   const std::size_t k = centroids.rows();
   LloydSteps<T, Arch> steps(P, k, pool);
-  switch (resolve_algorithm<T>(p.algorithm, P.n, k, P.d, p.max_memory_bytes)) {
+  // Bounds need a metric: Metric::Dot always runs Lloyd.
+  const Algorithm algorithm = P.metric == Metric::Dot ? Algorithm::Lloyd
+                                                       : resolve_algorithm<T>(p.algorithm, P.n, k, P.d, p.max_memory_bytes);
+  switch (algorithm) {
     case Algorithm::Hamerly: {
       Hamerly<T, Arch> assigner(P, k, pool);
       return iterate(P, std::move(centroids), p, steps, assigner, run, clock);

@@ -1,0 +1,139 @@
+// Cosine (spherical k-means) and Dot (max inner product) metrics.
+#include <catch2/catch.hpp>
+#include <lloyd/lloyd.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "helpers.hpp"
+
+using Catch::Matchers::Contains;
+
+namespace {
+
+double dot(const double* a, const double* b, std::size_t d) {
+  double s = 0;
+  for (std::size_t j = 0; j < d; ++j) s += a[j] * b[j];
+  return s;
+}
+
+// Blobs of directions: each row is a blob point scaled by a random factor in [0.2, 20].
+lloyd::Blobs<double> direction_blobs(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed) {
+  auto b = lloyd::make_blobs<double>(n, d, k, 0.4, seed);
+  lloyd::detail::Rng rng(seed + 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double s = 0.2 * std::pow(100.0, rng.uniform());
+    for (std::size_t j = 0; j < d; ++j) b.X(i, j) *= s;
+  }
+  return b;
+}
+
+lloyd::Params params(std::size_t k, lloyd::Metric m) {
+  lloyd::Params p;
+  p.n_clusters = k;
+  p.metric = m;
+  p.seed = 3;
+  p.n_init = 3;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("cosine k-means clusters directions whatever the row lengths", "[metrics]") {
+  const auto b = direction_blobs(3000, 6, 5, 21);
+  lloyd::KMeans<double> km(params(5, lloyd::Metric::Cosine));
+  const auto r = km.fit(b.X);
+  REQUIRE(lloyd_test::same_partition(r.labels, b.y));
+  for (std::size_t c = 0; c < 5; ++c) REQUIRE(std::abs(dot(r.centroids.row(c), r.centroids.row(c), 6) - 1) < 1e-12);
+  // Labels are the most cosine-similar centroids; inertia is the sum of 1 - cos.
+  double inertia = 0;
+  for (std::size_t i = 0; i < 3000; ++i) {
+    const double norm = std::sqrt(dot(b.X.row(i), b.X.row(i), 6));
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < 5; ++c)
+      if (dot(b.X.row(i), r.centroids.row(c), 6) > dot(b.X.row(i), r.centroids.row(best), 6)) best = c;
+    REQUIRE(r.labels[i] == static_cast<std::int32_t>(best));
+    inertia += 1 - dot(b.X.row(i), r.centroids.row(best), 6) / norm;
+  }
+  REQUIRE(lloyd_test::close_rel(r.inertia, inertia, 1e-9));
+  REQUIRE(km.predict(b.X) == r.labels);
+  REQUIRE(lloyd_test::close_rel(km.score(b.X), -r.inertia, 1e-9));
+  const auto D = km.transform(b.X);
+  for (std::size_t i = 0; i < 3000; i += 97) {
+    const double norm = std::sqrt(dot(b.X.row(i), b.X.row(i), 6));
+    for (std::size_t c = 0; c < 5; ++c)
+      REQUIRE(std::abs(D(i, c) - (1 - dot(b.X.row(i), r.centroids.row(c), 6) / norm)) < 1e-12);
+  }
+}
+
+TEST_CASE("cosine k-means ignores row scale", "[metrics]") {
+  const auto b = direction_blobs(2000, 5, 4, 5);
+  lloyd::Matrix<double> scaled(b.X);
+  for (std::size_t i = 0; i < 2000; ++i)
+    for (std::size_t j = 0; j < 5; ++j) scaled(i, j) *= 3.0 + double(i % 5);
+  const auto p = params(4, lloyd::Metric::Cosine);
+  const auto a = lloyd::KMeans<double>(p).fit(b.X);
+  const auto s = lloyd::KMeans<double>(p).fit(scaled);
+  REQUIRE(a.labels == s.labels);
+  REQUIRE(lloyd_test::max_abs_diff<double>(a.centroids, s.centroids) < 1e-12);
+}
+
+TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd under the cosine metric", "[metrics][algorithms]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(4000, 12, -1.0, 1.0, 8);
+  const auto init = lloyd::random_rows<TestType>(X, 40, 2).centroids;
+  lloyd::Params p;
+  p.n_clusters = 40;
+  p.metric = lloyd::Metric::Cosine;
+  p.algorithm = lloyd::Algorithm::Lloyd;
+  const auto ref = lloyd::KMeans<TestType>(p).fit(X, init);
+  for (auto a : {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang}) {
+    p.algorithm = a;
+    const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+    REQUIRE(r.labels == ref.labels);
+    REQUIRE(r.centroids == ref.centroids);
+    REQUIRE(r.inertia == ref.inertia);
+  }
+}
+
+TEMPLATE_TEST_CASE("dot metric assigns by largest inner product and averages", "[metrics]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(2500, 9, -1.0, 1.0, 4);
+  const std::size_t k = 12;
+  auto p = params(k, lloyd::Metric::Dot);
+  p.tol = 0;
+  p.n_init = 1;
+  lloyd::KMeans<TestType> km(p);
+  const auto r = km.fit(X);
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    double best = -1e300;
+    for (std::size_t c = 0; c < k; ++c) {
+      double s = 0;
+      for (std::size_t j = 0; j < 9; ++j) s += double(X(i, j)) * double(r.centroids(c, j));
+      best = std::max(best, s);
+    }
+    double mine = 0;
+    for (std::size_t j = 0; j < 9; ++j) mine += double(X(i, j)) * double(r.centroids(static_cast<std::size_t>(r.labels[i]), j));
+    REQUIRE(mine >= best - 64 * lloyd_test::eps_of<TestType>() * (1 + std::abs(best)));
+  }
+  REQUIRE(km.predict(X) == r.labels);
+  const auto D = km.transform(X);
+  for (std::size_t i = 0; i < X.rows(); i += 50) {
+    const auto row = D.row(i);
+    REQUIRE(std::min_element(row, row + k) - row == r.labels[i]);
+  }
+  // The algorithm request is moot for Dot: bounds need a metric, Lloyd runs.
+  p.algorithm = lloyd::Algorithm::Hamerly;
+  const auto h = lloyd::KMeans<TestType>(p).fit(X);
+  REQUIRE(h.centroids == r.centroids);
+  REQUIRE(h.labels == r.labels);
+}
+
+TEST_CASE("cosine rejects zero rows", "[metrics][validation]") {
+  auto X = lloyd::make_uniform<float>(50, 3, 0.0, 1.0, 1);
+  for (std::size_t j = 0; j < 3; ++j) X(17, j) = 0;
+  lloyd::Params p;
+  p.n_clusters = 3;
+  p.metric = lloyd::Metric::Cosine;
+  REQUIRE_THROWS_WITH(lloyd::KMeans<float>(p).fit(X), Contains("X row 17 is all zeros"));
+  REQUIRE_THROWS_WITH(lloyd::KMeans<float>(p).fit(lloyd::make_uniform<float>(50, 3, 0.1, 1.0, 2), lloyd::Matrix<float>(3, 3)),
+                      Contains("initial_centroids row 0 is all zeros"));
+}
