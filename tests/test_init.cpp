@@ -74,3 +74,57 @@ TEMPLATE_TEST_CASE("random seeding draws distinct rows, deterministically", "[in
   const auto d = lloyd::random_rows<TestType>(X, 25, 10);
   REQUIRE(b.indices != d.indices);
 }
+
+TEMPLATE_TEST_CASE("k-means|| picks k distinct rows, deterministically for any thread count", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(6000, 9, -1.0, 1.0, 21);
+  for (std::size_t k : {1u, 7u, 64u, 300u}) {
+    const auto a = lloyd::kmeans_parallel<TestType>(X, k, 5, nullptr, 1);
+    REQUIRE(a.indices.size() == k);
+    REQUIRE(std::set<std::size_t>(a.indices.begin(), a.indices.end()).size() == k);
+    for (std::size_t c = 0; c < k; ++c)
+      for (std::size_t j = 0; j < 9; ++j) REQUIRE(a.centroids(c, j) == X(a.indices[c], j));
+    for (int threads : {2, 3}) REQUIRE(lloyd::kmeans_parallel<TestType>(X, k, 5, nullptr, threads).indices == a.indices);
+    if (k > 1) REQUIRE(lloyd::kmeans_parallel<TestType>(X, k, 6, nullptr, 2).indices != a.indices);
+  }
+}
+
+TEMPLATE_TEST_CASE("k-means|| seeds one centroid per well-separated blob", "[init]", float, double) {
+  for (std::uint64_t seed = 0; seed < 4; ++seed) {
+    const auto b = lloyd::make_blobs<TestType>(5000, 6, 20, 0.01, 300 + seed);
+    const auto s = lloyd::kmeans_parallel<TestType>(b.X, 20, seed);
+    std::set<std::int32_t> blobs;
+    for (auto i : s.indices) blobs.insert(b.y[i]);
+    REQUIRE(blobs.size() == 20);
+  }
+}
+
+TEMPLATE_TEST_CASE("k-means|| honours weights and copes with few distinct rows", "[init]", float, double) {
+  const auto X = lloyd::make_uniform<TestType>(2000, 3, 0.0, 1.0, 3);
+  std::vector<TestType> w(2000, TestType(0));
+  for (std::size_t i = 0; i < 2000; i += 5) w[i] = TestType(2);
+  const auto s = lloyd::kmeans_parallel<TestType>(X, 40, 1, &w);
+  for (auto i : s.indices) REQUIRE(w[i] > 0);
+
+  lloyd::Matrix<TestType> Y(300, 2);
+  for (std::size_t i = 0; i < 300; ++i) Y(i, 1) = static_cast<TestType>(i % 4);  // 4 distinct rows
+  const auto t = lloyd::kmeans_parallel<TestType>(Y, 9, 2);
+  REQUIRE(std::set<std::size_t>(t.indices.begin(), t.indices.end()).size() == 9);
+}
+
+TEMPLATE_TEST_CASE("fits seeded by k-means|| and Init::Auto converge like k-means++ ones", "[init][kmeans]", float, double) {
+  const auto b = lloyd::make_blobs<TestType>(8000, 10, 150, 0.3, 77);
+  lloyd::Params p;
+  p.n_clusters = 150;
+  p.seed = 1;
+  p.init = lloyd::Init::KMeansPlusPlus;
+  const auto pp = lloyd::KMeans<TestType>(p).fit(b.X);
+  p.init = lloyd::Init::KMeansParallel;
+  p.n_threads = 1;
+  const auto par = lloyd::KMeans<TestType>(p).fit(b.X);
+  p.n_threads = 2;
+  REQUIRE(lloyd::KMeans<TestType>(p).fit(b.X).centroids == par.centroids);
+  REQUIRE(par.inertia <= pp.inertia * 1.05);
+  // Auto: k >= 128 and n >= 16 k, so k-means|| here.
+  p.init = lloyd::Init::Auto;
+  REQUIRE(lloyd::KMeans<TestType>(p).fit(b.X).centroids == par.centroids);
+}

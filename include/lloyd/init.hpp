@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/assign.hpp"
 #include "detail/checks.hpp"
 #include "detail/chunks.hpp"
 #include "detail/config.hpp"
@@ -193,7 +194,140 @@ Seeding<T> kmeans_plusplus_seeding(const Problem<T>& P, std::size_t k, Rng& rng,
   return seeding_from_indices(P, std::move(indices));
 }
 
+/// A uniform double in (0, 1] from (seed, round, row) alone: per-row draws that do not
+/// depend on which thread makes them.
+inline double hashed_uniform(std::uint64_t seed, std::uint64_t round, std::uint64_t row) noexcept {
+  std::uint64_t s = seed ^ (round * 0xD6E8FEB86659FD93ull) ^ (row * 0x9E3779B97F4A7C15ull);
+  return static_cast<double>((splitmix64(s) >> 11) + 1) * 0x1.0p-53;
+}
+
+/// k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012): one row drawn by weight,
+/// then `rounds` rounds that each keep every row independently with probability
+/// min(1, oversampling x w x D^2 / potential), D being the distance to the nearest
+/// candidate so far; the candidates, weighted by the rows nearest to them, are then
+/// reduced to k centroids by weighted greedy k-means++. Each round runs the new
+/// candidates through the tiled kernel against every row, which also keeps each row's
+/// nearest candidate: the weights come for free. oversampling = 0 means k / 2.
+template <class T, class Arch = default_arch>
+Seeding<T> kmeans_parallel_seeding(const Problem<T>& P, std::size_t k, Rng& rng, ThreadPool& pool,
+                                   double oversampling = 0, int rounds = 5) {
+  const std::size_t n = P.n, d = P.d;
+  if (oversampling <= 0) oversampling = std::max(1.0, 0.5 * static_cast<double>(k));
+  const Chunking chunks(n, 2048, 1024);
+  std::vector<double> closest(n, std::numeric_limits<double>::infinity());
+  std::vector<std::uint32_t> nearest(n, 0);  // candidate index
+  std::vector<double> chunk_pot(chunks.count());
+  std::vector<std::size_t> candidates;
+  std::vector<unsigned char> is_candidate(n, 0);
+  const std::uint64_t stream = rng.next();
+
+  // closest/nearest against the candidates [first, end) (rows of X), chunk potentials.
+  AssignKernel<T, Arch> kernel(d, P.mean.data());
+  std::vector<typename AssignKernel<T, Arch>::Workspace> ws(pool.size());
+  auto absorb = [&](std::size_t first) {
+    const std::size_t m = candidates.size() - first;
+    Matrix<T> C(m, d);
+    for (std::size_t c = 0; c < m; ++c) std::copy_n(P.X.row(candidates[first + c]), d, C.row(c));
+    kernel.set_centroids(C);
+    pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
+      const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
+      std::vector<std::int32_t> lab(e - b);
+      kernel.assign(P.X, b, e, lab.data(), ws[worker]);
+      double pot = 0;
+      for (std::size_t i = b; i < e; ++i) {
+        const std::size_t c = static_cast<std::size_t>(lab[i - b]);
+        const double dist = static_cast<double>(squared_distance<Arch>(P.X.row(i), C.row(c), d));
+        if (dist < closest[i]) {  // ties keep the earlier candidate
+          closest[i] = dist;
+          nearest[i] = static_cast<std::uint32_t>(first + c);
+        }
+        pot += static_cast<double>(P.weight(i)) * closest[i];
+      }
+      chunk_pot[ch] = pot;
+    });
+  };
+
+  // First candidate: one row drawn with probability proportional to weight.
+  {
+    const double r = rng.uniform() * P.total_weight;
+    double acc = 0;
+    std::size_t first = n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double w = static_cast<double>(P.weight(i));
+      if (w <= 0) continue;
+      acc += w;
+      first = i;
+      if (acc > r) break;
+    }
+    candidates.push_back(first);
+    is_candidate[first] = 1;
+    absorb(0);
+  }
+  for (int round = 0; round < rounds; ++round) {
+    double pot = 0;
+    for (double v : chunk_pot) pot += v;
+    if (!(pot > 0)) break;  // every row is on a candidate
+    const std::size_t before = candidates.size();
+    std::vector<std::vector<std::size_t>> picked(chunks.count());
+    pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t) {
+      for (std::size_t i = chunks.begin(ch); i < chunks.end(ch); ++i) {
+        const double p = oversampling * static_cast<double>(P.weight(i)) * closest[i] / pot;
+        if (p > 0 && !is_candidate[i] && hashed_uniform(stream, static_cast<std::uint64_t>(round), i) <= p)
+          picked[ch].push_back(i);
+      }
+    });
+    for (const auto& part : picked)
+      for (std::size_t i : part) {
+        candidates.push_back(i);
+        is_candidate[i] = 1;
+      }
+    if (candidates.size() == before) continue;
+    absorb(before);
+  }
+
+  // Too few candidates (few distinct rows): pad with further rows, as greedy k-means++ would.
+  if (candidates.size() < k) {
+    for (std::size_t i = 0; i < n && candidates.size() < k; ++i)
+      if (!is_candidate[i]) {
+        candidates.push_back(i);
+        is_candidate[i] = 1;
+      }
+    absorb(0);
+  }
+  // Weighted greedy k-means++ on the candidates (weight = rows nearest to each).
+  const std::size_t m = candidates.size();
+  std::vector<T> weight(m, T(0));
+  for (std::size_t i = 0; i < n; ++i) weight[nearest[i]] += P.weight(i);
+  // A candidate nobody is nearest to (ties) still counts a little, so it stays usable.
+  for (auto& w : weight)
+    if (!(w > 0)) w = std::numeric_limits<T>::min();
+  Matrix<T> C(m, d);
+  for (std::size_t c = 0; c < m; ++c) std::copy_n(P.X.row(candidates[c]), d, C.row(c));
+  const Problem<T> Q = make_problem<T>(C, weight.data(), pool);
+  Seeding<T> s = kmeans_plusplus_seeding<T, Arch>(Q, k, rng, pool);
+  for (auto& idx : s.indices) idx = candidates[idx];
+  return s;
+}
+
 }  // namespace detail
+
+/// k-means|| seeding (see detail::kmeans_parallel_seeding): k centroids from the rows of
+/// X in a few parallel rounds; for large k much faster than greedy k-means++.
+template <class T, class Arch = detail::default_arch>
+Seeding<T> kmeans_parallel(MatrixView<const T> X, std::size_t n_clusters, std::uint64_t seed = 0,
+                           const std::vector<T>* sample_weight = nullptr, int n_threads = 0) {
+  if (n_clusters == 0) detail::throw_invalid("n_clusters=0: need at least one cluster");
+  detail::check_data_shape(X, n_clusters);
+  const T* w = nullptr;
+  if (sample_weight) {
+    detail::check_weights(sample_weight->data(), sample_weight->size(), X.rows());
+    w = sample_weight->data();
+  }
+  detail::ThreadPool pool(detail::resolve_thread_count(n_threads));
+  const auto P = detail::make_problem(X, w, pool);
+  detail::Rng rng(seed);
+  return detail::kmeans_parallel_seeding<T, Arch>(P, n_clusters, rng, pool);
+}
 
 /// Greedy k-means++ seeding of k centroids from the rows of X (optionally weighted).
 /// Deterministic for a given seed, whatever n_threads is.

@@ -231,8 +231,11 @@ class KMeans {
           C0 = Matrix<T>(*initial);
         } else {
           detail::Rng rng(p.seed, static_cast<std::uint64_t>(run));
-          C0 = p.init == Init::Random ? detail::random_seeding(P, k, rng).centroids
-                                      : detail::kmeans_plusplus_seeding<T, Arch>(P, k, rng, pool).centroids;
+          Init init = p.init;
+          if (init == Init::Auto) init = (k >= 128 && n >= 16 * k) ? Init::KMeansParallel : Init::KMeansPlusPlus;
+          C0 = init == Init::Random           ? detail::random_seeding(P, k, rng).centroids
+               : init == Init::KMeansParallel ? detail::kmeans_parallel_seeding<T, Arch>(P, k, rng, pool).centroids
+                                              : detail::kmeans_plusplus_seeding<T, Arch>(P, k, rng, pool).centroids;
         }
         if (p.verbose) std::fprintf(stderr, "Initialization complete (run %d of %d, %.3f s)\n", run + 1, runs, clock.seconds());
         auto r = detail::run_kmeans<T, Arch>(P, std::move(C0), p, pool, run, clock);

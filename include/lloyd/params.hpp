@@ -13,6 +13,8 @@ namespace lloyd {
 enum class Init {
   KMeansPlusPlus,  ///< greedy k-means++ (2 + ln k trials per centroid, as scikit-learn)
   Random,          ///< k distinct rows drawn at random (with probability proportional to weight)
+  KMeansParallel,  ///< k-means|| (Bahmani et al. 2012): a few parallel sampling rounds, then k-means++
+  Auto,            ///< KMeansParallel for large k (k >= 128 and n >= 16 k), else KMeansPlusPlus
 };
 
 /// How each iteration finds the nearest centroids. All exact algorithms give the same

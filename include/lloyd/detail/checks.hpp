@@ -32,7 +32,8 @@ inline void check_params(const Params& p) {
     throw_invalid("inertia_tol=", p.inertia_tol, " must be finite and >= 0");
   if (p.n_init < 1) throw_invalid("n_init=", p.n_init, " must be >= 1");
   if (p.n_threads < 0) throw_invalid("n_threads=", p.n_threads, " must be >= 0 (0 = all hardware threads)");
-  if (p.init != Init::KMeansPlusPlus && p.init != Init::Random)
+  if (p.init != Init::KMeansPlusPlus && p.init != Init::Random && p.init != Init::KMeansParallel &&
+      p.init != Init::Auto)
     throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
   if (p.metric != Metric::SquaredEuclidean && p.metric != Metric::Cosine && p.metric != Metric::Dot)
     throw_invalid("metric=", static_cast<int>(p.metric), " is not a known lloyd::Metric value");
