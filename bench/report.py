@@ -4,6 +4,7 @@ bench/results/speedup.svg (speedup over the naive baseline along the three sweep
 the Mojo k-means port). Standard library only.
 
 usage: report.py RESULTS.json OUT_DIR [machine description lines...]
+       (an ALGORITHMS.json beside RESULTS.json, from bench_algorithms, adds its tables)
 """
 import json
 import re
@@ -137,6 +138,59 @@ def panel_svg(rows, var, title, subtitle, x0, y0, w, h):
     return "\n".join(parts)
 
 
+def algorithm_tables(path):
+    """Tables from bench_algorithms' JSON (fastest repetition of each benchmark)."""
+    if not path.exists():
+        return []
+    with open(path) as f:
+        doc = json.load(f)
+    best = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type") == "aggregate":
+            continue
+        name = re.sub(r"/(min_time|repeats):[^/]*", "", b["name"]).replace("/real_time", "").rstrip("/")
+        key = "ms_per_fit" if "ms_per_fit" in b else "seconds"
+        if name not in best or b[key] < best[name][key]:
+            best[name] = b
+    md = ["## Exact algorithms to convergence (float32, same k-means++ start, tol 1e-4)", "",
+          "Every algorithm returns Lloyd's labels, centroids and inertia bit for bit; what differs is the",
+          "time and the point-centroid distances they compute (Lloyd: n k per pass, final relabelling included).",
+          "",
+          "| data | algorithm | ms per fit | iterations | distances computed | share of Lloyd's | speedup vs Lloyd |",
+          "|---|---|---:|---:|---:|---:|---:|"]
+    for name, b in best.items():
+        if not name.startswith("algo/"):
+            continue
+        _, data, algo = name.split("/")
+        md.append(f"| {data} | {algo} | {fmt(b['ms_per_fit'])} | {b['iterations']:.0f} | "
+                  f"{b['distance_evaluations'] / 1e6:.1f} M | {100 * b['share_of_lloyd_evaluations']:.1f} % | "
+                  f"**{b.get('speedup_vs_lloyd', 0):.2f}x** |")
+    md.append("")
+    mb = {n.split("/")[-1]: b for n, b in best.items() if n.startswith("minibatch/")}
+    if mb:
+        full, mini = mb.get("KMeans"), mb.get("MiniBatchKMeans")
+        md += ["## Mini-batch vs full k-means (float32 blobs, n = 1 000 000, d = 64, k = 100, defaults)", "",
+               "| | ms per fit | iterations / steps | inertia |", "|---|---:|---:|---:|"]
+        if full:
+            md.append(f"| KMeans (k-means++, Auto) | {fmt(full['ms_per_fit'])} | {full['iterations']:.0f} | {full['inertia']:.6g} |")
+        if mini:
+            md.append(f"| MiniBatchKMeans (batch 1024) | {fmt(mini['ms_per_fit'])} | {mini['steps']:.0f} | {mini['inertia']:.6g} |")
+        if full and mini:
+            md += ["", f"Mini-batch: **{full['ms_per_fit'] / mini['ms_per_fit']:.1f}x less time**, inertia "
+                       f"**{100 * (mini['inertia'] / full['inertia'] - 1):+.2f} %** of the full fit's."]
+        md.append("")
+    seeds = [(n, b) for n, b in best.items() if n.startswith("seeding/")]
+    if seeds:
+        md += ["## Seeding at large k (float32 blobs, d = 128, k = 1000)", "",
+               "| n | method | seconds | vs 3 Lloyd iterations |", "|---:|---|---:|---:|"]
+        for name, b in seeds:
+            _, shape, method = name.split("/")
+            md.append(f"| {shape.split('_')[0][1:]} | {method.replace('_', ' ')} | {b['seconds']:.3f} | "
+                      f"{b.get('vs_3_lloyd_iterations', 1.0):.2f} |")
+        md.append("")
+    return md
+
+
 def nice_step(raw):
     if raw <= 0:
         return 1
@@ -198,6 +252,7 @@ def main():
                f"3000 x 100, k = 5, float64, a whole `fit` with k-means++: **{headline['ms_per_fit']:.3f} ms** for "
                f"{headline['iterations']:.0f} iterations ({headline['ms_per_iter']:.3f} ms per iteration, seeding included).",
                ""]
+    md += algorithm_tables(Path(sys.argv[1]).with_name("bench_algorithms.json"))
     (out_dir / "README.md").write_text("\n".join(md))
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{3 * W}" height="{H}" viewBox="0 0 {3 * W} {H}" '
            f'font-family="Helvetica, Arial, sans-serif">', f'<rect width="{3 * W}" height="{H}" fill="white"/>']

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds the benchmarks (Release, -march=native), runs them and writes a Markdown
-# table and an SVG plot into bench/results/. Extra arguments go to the benchmark
-# binary, e.g. --benchmark_filter=mojo_k to run one sweep.
+# Builds the benchmarks (Release, -march=native), runs them and writes Markdown tables
+# and an SVG plot into bench/results/. Extra arguments go to bench_lloyd, e.g.
+# --benchmark_filter=mojo_k to run one sweep (bench_algorithms always runs whole).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 ensure_packages g++ cmake make libxsimd-dev libbenchmark-dev libopenblas-dev python3
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DLLOYD_NATIVE=ON \
   -DLLOYD_BUILD_TESTS=OFF -DLLOYD_BUILD_EXAMPLES=OFF -DLLOYD_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench --target bench_lloyd -j "$(jobs)"
+cmake --build build/bench --target bench_lloyd bench_algorithms -j "$(jobs)"
 mkdir -p bench/results
 LLOYD_BENCH_REPETITIONS=${LLOYD_BENCH_REPETITIONS:-3} ./build/bench/bench/bench_lloyd --benchmark_out=bench/results/bench_lloyd.json --benchmark_out_format=json "$@"
+./build/bench/bench/bench_algorithms --benchmark_out=bench/results/bench_algorithms.json --benchmark_out_format=json
 
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 cores=$(nproc)

@@ -37,6 +37,9 @@ struct Result {
   double inertia = 0;                ///< sum of weight x squared distance to the assigned centroid (double)
   int n_iter = 0;                    ///< Lloyd iterations run (of the kept run when n_init > 1)
   bool converged = false;            ///< a stopping rule held before max_iter (see Params)
+  /// Point-centroid distances computed by the iterations and the final relabelling
+  /// (Lloyd: n * k per pass; the bounded algorithms skip most of them).
+  std::size_t distance_evaluations = 0;
 };
 
 /// Thrown by the methods that need a fitted model (predict, transform, score,
@@ -212,6 +215,7 @@ class KMeans {
     P.metric = p.metric;
 
     detail::RunResult<T> best;
+    std::size_t evaluations = 0;
     if (k == n) {
       // Every row is a centroid. Labels still come from the assignment so that
       // duplicate rows share the lowest index, exactly as predict() would do.
@@ -239,6 +243,7 @@ class KMeans {
         }
         if (p.verbose) std::fprintf(stderr, "Initialization complete (run %d of %d, %.3f s)\n", run + 1, runs, clock.seconds());
         auto r = detail::run_kmeans<T, Arch>(P, std::move(C0), p, pool, run, clock);
+        evaluations += r.evaluations;
         if (run == 0 || r.inertia < best.inertia) best = std::move(r);
       }
     }
@@ -259,6 +264,7 @@ class KMeans {
     result.inertia = best.inertia;
     result.n_iter = best.n_iter;
     result.converged = best.converged;
+    result.distance_evaluations = evaluations;
     return result;
   }
 

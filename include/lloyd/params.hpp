@@ -42,6 +42,7 @@ struct IterationStats {
   double center_shift = 0;        ///< sum over clusters of the squared distance the centroid moved
   std::size_t n_changed = 0;      ///< rows whose label differs from the previous iteration's
   std::size_t n_relocated = 0;    ///< empty clusters moved onto far points this iteration
+  std::size_t distance_evaluations = 0;  ///< point-centroid distances computed (a full pass: n * k)
   double seconds = 0;             ///< wall time of this iteration
   double elapsed_seconds = 0;     ///< wall time since fit() started
 };

@@ -31,6 +31,8 @@ struct Assignment {
   bool distances_valid = false;  ///< whether dist[] now holds every row's exact distance
   /// Clusters that gained or lost rows (1 = changed), or null: any may have.
   const std::vector<char>* dirty = nullptr;
+  /// Point-centroid distances evaluated (a full pass: n * k).
+  std::size_t evaluations = 0;
 };
 
 /// Outward-rounded bound arithmetic for one relative canonical error g.

@@ -156,8 +156,10 @@ class Hamerly {
         const std::int32_t l = sc.labels[r];
         if (labels[i] != l) {
           ++changed;
-          sc.moves.push_back(static_cast<std::size_t>(labels[i]));
-          sc.moves.push_back(static_cast<std::size_t>(l));
+          if (!full) {  // a full pass marks every cluster dirty anyway
+            sc.moves.push_back(static_cast<std::size_t>(labels[i]));
+            sc.moves.push_back(static_cast<std::size_t>(l));
+          }
         }
         labels[i] = l;
         // u from the kernel's bound (exact distances only if asked for).
@@ -194,6 +196,7 @@ class Hamerly {
     for (std::size_t t = 0; t < tasks_.count(); ++t) {
       a.n_changed += task_changed_[t];
       evaluations_ += task_evals_[t];
+      a.evaluations += task_evals_[t];
     }
     a.distances_valid = with_distances;
     a.inertia = with_distances ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();

@@ -147,6 +147,7 @@ class LloydSteps {
     distances_valid_ = with_distances || kernel_.exact_now();
     Assignment a;
     for (std::size_t t = 0; t < tasks_.count(); ++t) a.n_changed += task_changed_[t];
+    a.evaluations = P_.n * k_;
     a.distances_valid = distances_valid_;
     a.inertia = distances_valid_ ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();
     return a;
@@ -550,6 +551,7 @@ struct RunResult {
   double inertia = 0;
   int n_iter = 0;
   bool converged = false;
+  std::size_t evaluations = 0;
 };
 
 /// Lloyd's full assignment pass, as an assigner for iterate().
@@ -582,6 +584,7 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
   for (int it = 1; it <= p.max_iter; ++it) {
     const double t0 = clock.seconds();
     const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), true, observed);
+    r.evaluations += a.evaluations;
     steps.set_distances_valid(a.distances_valid);
     const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.dirty);
     assigner.centroids_moved(centroids, next, u.n_relocated > 0);
@@ -598,6 +601,7 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
     s.center_shift = shift;
     s.n_changed = a.n_changed;
     s.n_relocated = relocated;
+    s.distance_evaluations = a.evaluations;
     s.elapsed_seconds = clock.seconds();
     s.seconds = s.elapsed_seconds - t0;
     if (p.verbose) std::fprintf(stderr, "Iteration: %d, inertia: %.10g\n", it, a.inertia);
@@ -638,6 +642,7 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
   if (!strict) {
     const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), false, true);
     r.inertia = a.inertia;
+    r.evaluations += a.evaluations;
   } else if (!observed) {
     r.inertia = steps.distances(centroids, r.labels.data(), dist.data());
   }

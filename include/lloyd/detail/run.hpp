@@ -28,19 +28,16 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
     // algorithm"): bounds cost a few nanoseconds per row and iteration, which pays when a
     // full pass costs much more per row (k * d large) and rows stop moving (clustered
-    // data). Yinyang's group bounds hold up best at large k and d; Elkan's n x k bounds
-    // never won there, so Auto leaves it to explicit requests.
-    // Auto also keeps the bounds within 1/8 of the data's size, so that choosing for the
-    // user never multiplies the memory a fit needs.
-    const std::size_t quiet_budget = std::min(max_memory_bytes, n * d * sizeof(T) / 8);
-    if (k <= 8 || k * d < 512)
+    // data). Hamerly was the fastest exact algorithm in nearly every case measured
+    // (Yinyang came close at large k, Elkan never won), so Auto picks it. Its bounds (16
+    // bytes a row) must fit in max(1/8 of the data, 64 MiB): choosing for the user never
+    // multiplies the memory a large fit needs.
+    const std::size_t quiet_budget =
+        std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
+    if (k <= 8 || k * d < 512 || n * 2 * sizeof(double) > quiet_budget)
       a = Algorithm::Lloyd;
-    else if (k >= 512 && d >= 64 && Yinyang<T>::memory_bytes(n, k) <= quiet_budget)
-      a = Algorithm::Yinyang;
-    else if (n * 2 * sizeof(double) <= quiet_budget)
-      a = Algorithm::Hamerly;
     else
-      a = Algorithm::Lloyd;
+      a = Algorithm::Hamerly;
   }
   if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
   if (a == Algorithm::Yinyang && Yinyang<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;

@@ -85,6 +85,7 @@ class Yinyang {
     for (std::size_t t = 0; t < tasks_.count(); ++t) {
       a.n_changed += task_changed_[t];
       evaluations_ += task_evals_[t];
+      a.evaluations += task_evals_[t];
     }
     a.distances_valid = with_distances || full;
     a.inertia = a.distances_valid ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();
