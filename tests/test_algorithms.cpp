@@ -103,3 +103,20 @@ TEMPLATE_TEST_CASE("bounded algorithms are deterministic across thread counts", 
     }
   }
 }
+
+TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
+  const auto X = lloyd::make_blobs<float>(3000, 16, 40, 1.0, 2).X;
+  lloyd::Params p;
+  p.n_clusters = 40;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k * d = 640
+  p.n_clusters = 5;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k <= 8
+  p.n_clusters = 40;
+  p.algorithm = lloyd::Algorithm::Yinyang;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Yinyang);
+  p.max_memory_bytes = 1024;  // Yinyang's bounds do not fit: Hamerly's neither: Lloyd
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);
+  p.max_memory_bytes = std::size_t(1) << 30;
+  p.metric = lloyd::Metric::Dot;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);
+}

@@ -40,6 +40,8 @@ struct Result {
   /// Point-centroid distances computed by the iterations and the final relabelling
   /// (Lloyd: n * k per pass; the bounded algorithms skip most of them).
   std::size_t distance_evaluations = 0;
+  /// The assignment algorithm that ran (what Algorithm::Auto resolved to; Lloyd for k = n).
+  Algorithm algorithm = Algorithm::Lloyd;
 };
 
 /// Thrown by the methods that need a fitted model (predict, transform, score,
@@ -265,6 +267,7 @@ class KMeans {
     result.n_iter = best.n_iter;
     result.converged = best.converged;
     result.distance_evaluations = evaluations;
+    result.algorithm = best.algorithm;
     return result;
   }
 

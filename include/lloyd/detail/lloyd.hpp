@@ -552,6 +552,7 @@ struct RunResult {
   int n_iter = 0;
   bool converged = false;
   std::size_t evaluations = 0;
+  Algorithm algorithm = Algorithm::Lloyd;
 };
 
 /// Lloyd's full assignment pass, as an assigner for iterate().

@@ -54,24 +54,31 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
   // Bounds need a metric: Metric::Dot always runs Lloyd.
   const Algorithm algorithm = P.metric == Metric::Dot ? Algorithm::Lloyd
                                                        : resolve_algorithm<T>(p.algorithm, P.n, k, P.d, p.max_memory_bytes);
+  RunResult<T> r;
   switch (algorithm) {
     case Algorithm::Hamerly: {
       Hamerly<T, Arch> assigner(P, k, pool);
-      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      break;
     }
     case Algorithm::Elkan: {
       Elkan<T, Arch> assigner(P, k, pool);
-      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      break;
     }
     case Algorithm::Yinyang: {
       Yinyang<T, Arch> assigner(P, k, pool);
-      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      break;
     }
     default: {
       LloydAssigner<T, Arch> assigner{steps};
-      return iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock);
+      break;
     }
   }
+  r.algorithm = algorithm == Algorithm::Auto ? Algorithm::Lloyd : algorithm;
+  return r;
 }
 
 }  // namespace detail
