@@ -19,9 +19,9 @@ namespace lloyd {
 /// and the centres themselves (n_centers x d).
 template <class T>
 struct Blobs {
-  Matrix<T> X;
-  std::vector<std::int32_t> y;
-  Matrix<T> centers;
+  Matrix<T> X;                   ///< n_samples x n_features data
+  std::vector<std::int32_t> y;   ///< index of the centre each row was drawn around
+  Matrix<T> centers;             ///< n_centers x n_features true centres
 };
 
 /// Isotropic Gaussian blobs, like scikit-learn's make_blobs: n_centers centres drawn

@@ -86,11 +86,12 @@ class KMeans {
   static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "lloyd::KMeans<T>: T must be float or double");
 
  public:
-  using value_type = T;
+  using value_type = T;  ///< float or double
 
   /// A model with the given options (checked when fit() runs).
   explicit KMeans(Params params = {}) : params_(std::move(params)) {}
 
+  /// The options in use.
   const Params& params() const noexcept { return params_; }
   /// Replaces the options; the fitted state (if any) is kept until the next fit().
   void set_params(Params params) { params_ = std::move(params); }
@@ -172,7 +173,9 @@ class KMeans {
     require_fitted("n_iter");
     return n_iter_;
   }
+  /// Whether a fit() has succeeded (predict and friends need one).
   bool is_fitted() const noexcept { return fitted_; }
+  /// Features of the fitted model (0 before fit()).
   std::size_t n_features() const noexcept { return centroids_.cols(); }
 
  private:

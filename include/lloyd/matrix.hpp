@@ -22,9 +22,9 @@ namespace lloyd {
 template <class T>
 class MatrixView {
  public:
-  using value_type = std::remove_const_t<T>;
-  using pointer = T*;
-  using reference = T&;
+  using value_type = std::remove_const_t<T>;  ///< element type without const
+  using pointer = T*;                         ///< pointer to an element
+  using reference = T&;                       ///< reference to an element
 
   /// An empty view (0 x 0).
   constexpr MatrixView() noexcept = default;
@@ -46,13 +46,17 @@ class MatrixView {
   constexpr MatrixView(const MatrixView<U>& other) noexcept
       : data_(other.data()), rows_(other.rows()), cols_(other.cols()), stride_(other.stride()) {}
 
+  /// Number of rows.
   constexpr std::size_t rows() const noexcept { return rows_; }
+  /// Number of columns (features).
   constexpr std::size_t cols() const noexcept { return cols_; }
   /// Distance between the starts of consecutive rows, in elements (>= cols()).
   constexpr std::size_t stride() const noexcept { return stride_; }
   /// Number of elements, rows() * cols().
   constexpr std::size_t size() const noexcept { return rows_ * cols_; }
+  /// True when there are no rows or no columns.
   constexpr bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
+  /// Pointer to element (0, 0).
   constexpr T* data() const noexcept { return data_; }
 
   /// Pointer to the first element of row i (unchecked).
@@ -85,7 +89,7 @@ class Matrix {
   static_assert(std::is_arithmetic<T>::value && !std::is_const<T>::value, "Matrix<T> needs an arithmetic T");
 
  public:
-  using value_type = T;
+  using value_type = T;  ///< element type
 
   /// Elements per 64-byte line: the stride is a multiple of this.
   static constexpr std::size_t row_alignment = detail::alignment_bytes / sizeof(T) > 0 ? detail::alignment_bytes / sizeof(T) : 1;
@@ -140,24 +144,37 @@ class Matrix {
     return *this;
   }
 
+  /// Number of rows.
   std::size_t rows() const noexcept { return rows_; }
+  /// Number of columns (features).
   std::size_t cols() const noexcept { return cols_; }
   /// Distance between the starts of consecutive rows, in elements (>= cols(), padded).
   std::size_t stride() const noexcept { return stride_; }
   /// Number of logical elements, rows() * cols().
   std::size_t size() const noexcept { return rows_ * cols_; }
+  /// True when there are no rows or no columns.
   bool empty() const noexcept { return rows_ == 0 || cols_ == 0; }
 
+  /// Pointer to element (0, 0); 64-byte aligned.
   T* data() noexcept { return storage_.data(); }
+  /// Pointer to element (0, 0); 64-byte aligned.
   const T* data() const noexcept { return storage_.data(); }
+  /// Pointer to the first element of row i (unchecked); 64-byte aligned.
   T* row(std::size_t i) noexcept { return storage_.data() + i * stride_; }
+  /// Pointer to the first element of row i (unchecked); 64-byte aligned.
   const T* row(std::size_t i) const noexcept { return storage_.data() + i * stride_; }
+  /// Element (i, j) (unchecked).
   T& operator()(std::size_t i, std::size_t j) noexcept { return storage_[i * stride_ + j]; }
+  /// Element (i, j) (unchecked).
   const T& operator()(std::size_t i, std::size_t j) const noexcept { return storage_[i * stride_ + j]; }
 
+  /// A view of the elements (valid while the matrix lives and is not resized).
   MatrixView<T> view() noexcept { return MatrixView<T>(data(), rows_, cols_, stride_); }
+  /// A read-only view of the elements.
   MatrixView<const T> view() const noexcept { return MatrixView<const T>(data(), rows_, cols_, stride_); }
+  /// Implicit conversion to a view (so a Matrix can be passed where a view is taken).
   operator MatrixView<T>() noexcept { return view(); }
+  /// Implicit conversion to a read-only view.
   operator MatrixView<const T>() const noexcept { return view(); }
 
   /// Element-wise equality of the logical elements (padding ignored).

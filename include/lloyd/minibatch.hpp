@@ -81,8 +81,10 @@ class MiniBatchKMeans {
                 "lloyd::MiniBatchKMeans<T>: T must be float or double");
 
  public:
+  /// A model with the given options (checked when fit() or partial_fit() runs).
   explicit MiniBatchKMeans(MiniBatchParams params = {}) : params_(std::move(params)) {}
 
+  /// The options in use.
   const MiniBatchParams& params() const noexcept { return params_; }
 
   /// Fits on X (optionally weighted) and returns the labels and inertia of all of X
@@ -127,6 +129,7 @@ class MiniBatchKMeans {
     return -s;
   }
 
+  /// The current k x d centroids.
   const Matrix<T>& centroids() const {
     require_fitted();
     return centroids_;
@@ -138,6 +141,7 @@ class MiniBatchKMeans {
   }
   /// Steps taken (over all fit / partial_fit calls since the last fit).
   std::size_t n_steps() const noexcept { return steps_; }
+  /// Whether fit() or partial_fit() has set centroids.
   bool is_fitted() const noexcept { return fitted_; }
 
  private:

@@ -51,9 +51,12 @@ struct IterationStats {
 /// `true` asks fit() to stop after this iteration (the result is then not `converged`).
 class IterationCallback {
  public:
+  /// No callback.
   IterationCallback() = default;
+  /// No callback (so that `on_iteration = nullptr` reads naturally).
   IterationCallback(std::nullptr_t) noexcept {}
 
+  /// Wraps any callable taking const IterationStats& and returning void or bool.
   template <class F, class = std::enable_if_t<!std::is_same<std::decay_t<F>, IterationCallback>::value &&
                                               !std::is_same<std::decay_t<F>, std::nullptr_t>::value>>
   IterationCallback(F&& f) {
@@ -63,6 +66,7 @@ class IterationCallback {
     fn_ = wrap<R>(std::forward<F>(f));
   }
 
+  /// Whether a callback is set.
   explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
   /// Runs the callback; returns true when it asked to stop.
   bool operator()(const IterationStats& stats) const { return fn_ ? fn_(stats) : false; }
