@@ -23,7 +23,7 @@ using lloyd_test::same_partition;
 namespace {
 
 template <class T>
-lloyd::Params params(std::size_t k, std::uint64_t seed = 0) {
+lloyd::Params kmeans_params(std::size_t k, std::uint64_t seed = 0) {
   lloyd::Params p;
   p.n_clusters = k;
   p.seed = seed;
@@ -35,7 +35,7 @@ lloyd::Params params(std::size_t k, std::uint64_t seed = 0) {
 TEMPLATE_TEST_CASE("fit recovers well-separated blobs exactly", "[kmeans]", float, double) {
   for (std::uint64_t seed = 0; seed < 4; ++seed) {
     const auto b = lloyd::make_blobs<TestType>(3000, 6, 7, 0.3, 50 + seed);
-    auto p = params<TestType>(7, seed);
+    auto p = kmeans_params<TestType>(7, seed);
     p.n_init = 3;
     lloyd::KMeans<TestType> km(p);
     const auto r = km.fit(b.X);
@@ -56,7 +56,7 @@ TEMPLATE_TEST_CASE("inertia never increases across Lloyd iterations", "[kmeans]"
   for (std::uint64_t seed = 0; seed < 6; ++seed) {
     const auto X = seed % 2 ? lloyd::make_uniform<TestType>(2000, 4, 0.0, 1.0, seed)
                             : lloyd::make_blobs<TestType>(2000, 4, 12, 2.0, seed).X;
-    auto p = params<TestType>(15, seed);
+    auto p = kmeans_params<TestType>(15, seed);
     p.init = seed % 3 == 0 ? lloyd::Init::Random : lloyd::Init::KMeansPlusPlus;
     p.tol = 0;
     std::vector<double> inertia;
@@ -75,7 +75,7 @@ TEMPLATE_TEST_CASE("inertia never increases across Lloyd iterations", "[kmeans]"
 TEMPLATE_TEST_CASE("labels, inertia and centroids of a fit describe each other", "[kmeans]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(1500, 5, 6, 1.5, 3).X;
   for (int max_iter : {1, 2, 300}) {
-    auto p = params<TestType>(6, 1);
+    auto p = kmeans_params<TestType>(6, 1);
     p.max_iter = max_iter;
     p.tol = 0;
     lloyd::KMeans<TestType> km(p);
@@ -98,7 +98,7 @@ TEMPLATE_TEST_CASE("labels, inertia and centroids of a fit describe each other",
 
 TEMPLATE_TEST_CASE("after strict convergence each centroid is the mean of its rows", "[kmeans]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(1200, 3, 5, 2.5, 8).X;
-  auto p = params<TestType>(5, 2);
+  auto p = kmeans_params<TestType>(5, 2);
   p.tol = 0;
   const auto r = lloyd::KMeans<TestType>(p).fit(X);
   REQUIRE(r.converged);
@@ -115,7 +115,7 @@ TEMPLATE_TEST_CASE("after strict convergence each centroid is the mean of its ro
 
 TEMPLATE_TEST_CASE("fit is bit-identical for any number of threads", "[kmeans][determinism]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(20000, 13, 30, 3.0, 4).X;
-  auto p = params<TestType>(30, 5);
+  auto p = kmeans_params<TestType>(30, 5);
   p.max_iter = 20;
   p.n_init = 2;
   p.n_threads = 1;
@@ -144,7 +144,7 @@ TEMPLATE_TEST_CASE("an empty cluster is moved onto the farthest row", "[kmeans]"
   X(40, 0) = 4;
   X(40, 1) = 3;  // the outlier: farthest from its centroid after the first assignment
   lloyd::Matrix<TestType> init{{0, 0}, {10, 0}, {1000, 1000}};
-  auto p = params<TestType>(3);
+  auto p = kmeans_params<TestType>(3);
   p.max_iter = 1;
   p.run_till_max_iter = true;
   std::size_t relocated = 0;
@@ -182,7 +182,7 @@ TEMPLATE_TEST_CASE("integer weights act like duplicated rows", "[kmeans][weights
   lloyd::Matrix<TestType> init(5, 4);
   for (std::size_t c = 0; c < 5; ++c)
     for (std::size_t j = 0; j < 4; ++j) init(c, j) = X(c * 7 + 1, j);
-  auto p = params<TestType>(5);
+  auto p = kmeans_params<TestType>(5);
   p.tol = 0;
   const auto rw = lloyd::KMeans<TestType>(p).fit(X, init, w);
   const auto rd = lloyd::KMeans<TestType>(p).fit(dup, init);
@@ -199,7 +199,7 @@ TEMPLATE_TEST_CASE("integer weights act like duplicated rows", "[kmeans][weights
 
 TEMPLATE_TEST_CASE("weights may come as any contiguous range, of any number type", "[kmeans][weights]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(200, 2, 3, 1.0, 1).X;
-  auto p = params<TestType>(3, 4);
+  auto p = kmeans_params<TestType>(3, 4);
   std::vector<TestType> w(200, TestType(2));
   std::vector<long double> wl(200, 2.0L);
   std::vector<int> wi(200, 2);
@@ -215,7 +215,7 @@ TEMPLATE_TEST_CASE("weights may come as any contiguous range, of any number type
 TEMPLATE_TEST_CASE("n_init keeps the best run", "[kmeans]", float, double) {
   const auto X = lloyd::make_uniform<TestType>(1000, 2, 0.0, 1.0, 6);
   for (std::uint64_t seed = 0; seed < 3; ++seed) {
-    auto p = params<TestType>(9, seed);
+    auto p = kmeans_params<TestType>(9, seed);
     p.init = lloyd::Init::Random;
     std::vector<double> finals;
     p.n_init = 5;
@@ -233,7 +233,7 @@ TEMPLATE_TEST_CASE("k = 1 gives the weighted mean; k = n gives the rows", "[kmea
   const auto X = lloyd::make_uniform<TestType>(37, 3, -5.0, 5.0, 2);
   std::vector<TestType> w(37);
   for (std::size_t i = 0; i < 37; ++i) w[i] = static_cast<TestType>(1 + i % 5);
-  const auto r1 = lloyd::KMeans<TestType>(params<TestType>(1)).fit(X, w);
+  const auto r1 = lloyd::KMeans<TestType>(kmeans_params<TestType>(1)).fit(X, w);
   double wsum = 0, s[3] = {0, 0, 0};
   for (std::size_t i = 0; i < 37; ++i) {
     wsum += w[i];
@@ -244,7 +244,7 @@ TEMPLATE_TEST_CASE("k = 1 gives the weighted mean; k = n gives the rows", "[kmea
 
   lloyd::Matrix<TestType> Y(X);
   for (std::size_t j = 0; j < 3; ++j) Y(5, j) = Y(2, j);  // rows 2 and 5 now coincide
-  lloyd::KMeans<TestType> km(params<TestType>(37));
+  lloyd::KMeans<TestType> km(kmeans_params<TestType>(37));
   const auto rn = km.fit(Y);
   REQUIRE(rn.inertia == 0);
   REQUIRE(rn.converged);
@@ -255,7 +255,7 @@ TEMPLATE_TEST_CASE("k = 1 gives the weighted mean; k = n gives the rows", "[kmea
 
 TEMPLATE_TEST_CASE("stopping rules: run_till_max_iter, tol, inertia_tol, callback", "[kmeans]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(3000, 8, 10, 4.0, 12).X;
-  auto p = params<TestType>(10, 3);
+  auto p = kmeans_params<TestType>(10, 3);
 
   p.max_iter = 17;
   p.run_till_max_iter = true;
@@ -270,7 +270,7 @@ TEMPLATE_TEST_CASE("stopping rules: run_till_max_iter, tol, inertia_tol, callbac
   REQUIRE(calls == 17);
 
   // A huge tol stops after the first iteration, converged.
-  p = params<TestType>(10, 3);
+  p = kmeans_params<TestType>(10, 3);
   p.tol = 1e9;
   auto r = lloyd::KMeans<TestType>(p).fit(X);
   REQUIRE(r.n_iter == 1);
@@ -305,7 +305,7 @@ TEMPLATE_TEST_CASE("a strided view of the caller's buffer clusters like a packed
   for (std::size_t i = 0; i < 777; ++i)
     for (std::size_t j = 0; j < 5; ++j) buf[i * 8 + j] = b.X(i, j);
   lloyd::MatrixView<const TestType> view(buf.data(), 777, 5, 8);
-  const auto p = params<TestType>(4, 6);
+  const auto p = kmeans_params<TestType>(4, 6);
   const auto rv = lloyd::KMeans<TestType>(p).fit(view);
   const auto rm = lloyd::KMeans<TestType>(p).fit(b.X);
   REQUIRE(rv.centroids == rm.centroids);
@@ -314,7 +314,7 @@ TEMPLATE_TEST_CASE("a strided view of the caller's buffer clusters like a packed
 
 TEMPLATE_TEST_CASE("transform gives Euclidean distances whose argmin is predict", "[kmeans]", float, double) {
   const auto X = lloyd::make_blobs<TestType>(500, 7, 6, 2.0, 2).X;
-  lloyd::KMeans<TestType> km(params<TestType>(6, 1));
+  lloyd::KMeans<TestType> km(kmeans_params<TestType>(6, 1));
   km.fit(X);
   const auto D = km.transform(X);
   const auto labels = km.predict(X);

@@ -28,7 +28,7 @@ lloyd::Blobs<double> direction_blobs(std::size_t n, std::size_t d, std::size_t k
   return b;
 }
 
-lloyd::Params params(std::size_t k, lloyd::Metric m) {
+lloyd::Params metric_params(std::size_t k, lloyd::Metric m) {
   lloyd::Params p;
   p.n_clusters = k;
   p.metric = m;
@@ -41,7 +41,7 @@ lloyd::Params params(std::size_t k, lloyd::Metric m) {
 
 TEST_CASE("cosine k-means clusters directions whatever the row lengths", "[metrics]") {
   const auto b = direction_blobs(3000, 6, 5, 21);
-  lloyd::KMeans<double> km(params(5, lloyd::Metric::Cosine));
+  lloyd::KMeans<double> km(metric_params(5, lloyd::Metric::Cosine));
   const auto r = km.fit(b.X);
   REQUIRE(lloyd_test::same_partition(r.labels, b.y));
   for (std::size_t c = 0; c < 5; ++c) REQUIRE(std::abs(dot(r.centroids.row(c), r.centroids.row(c), 6) - 1) < 1e-12);
@@ -71,7 +71,7 @@ TEST_CASE("cosine k-means ignores row scale", "[metrics]") {
   lloyd::Matrix<double> scaled(b.X);
   for (std::size_t i = 0; i < 2000; ++i)
     for (std::size_t j = 0; j < 5; ++j) scaled(i, j) *= 3.0 + double(i % 5);
-  const auto p = params(4, lloyd::Metric::Cosine);
+  const auto p = metric_params(4, lloyd::Metric::Cosine);
   const auto a = lloyd::KMeans<double>(p).fit(b.X);
   const auto s = lloyd::KMeans<double>(p).fit(scaled);
   REQUIRE(a.labels == s.labels);
@@ -98,7 +98,7 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd under the cosine metric",
 TEMPLATE_TEST_CASE("dot metric assigns by largest inner product and averages", "[metrics]", float, double) {
   const auto X = lloyd::make_uniform<TestType>(2500, 9, -1.0, 1.0, 4);
   const std::size_t k = 12;
-  auto p = params(k, lloyd::Metric::Dot);
+  auto p = metric_params(k, lloyd::Metric::Dot);
   p.tol = 0;
   p.n_init = 1;
   lloyd::KMeans<TestType> km(p);

@@ -136,13 +136,18 @@ class KMeans {
     const std::size_t n = X.rows(), k = centroids_.rows(), d = centroids_.cols();
     Matrix<T> out(n, k);
     detail::ThreadPool pool(threads_for(n * k * d));
-    const detail::Chunking chunks(n, 64, 4096);
-    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-      for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
-        for (std::size_t j = 0; j < k; ++j) {
-          const T l = loss_of(X.row(i), j);
-          out(i, j) = metric_ == Metric::SquaredEuclidean ? std::sqrt(l) : l;
-        }
+    for_working_rows(X, [&](MatrixView<const T> Y, std::size_t first) {
+      const detail::Chunking chunks(Y.rows(), 64, 4096);
+      pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+        for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
+          for (std::size_t j = 0; j < k; ++j) {
+            const T l = loss_of(Y.row(i), j);
+            // Back from the working units: distances scale by 2^-e, products by 2^-2e.
+            out(first + i, j) = metric_ == Metric::SquaredEuclidean ? std::ldexp(std::sqrt(l), -scale_)
+                                : metric_ == Metric::Dot          ? std::ldexp(l, -2 * scale_)
+                                                                  : l;
+          }
+      });
     });
     return out;
   }
@@ -217,6 +222,22 @@ class KMeans {
     const detail::Stopwatch clock;
     detail::ThreadPool& pool = fit_pool_.get(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
     detail::Problem<T> P = detail::make_problem(X, weights, pool);
+    // Magnitudes whose squares would overflow (or sink into subnormals): fit on a copy
+    // scaled by a power of 2. That is exact, so the labels are those of exact arithmetic;
+    // centroids and inertia are scaled back exactly at the end.
+    const int scale = detail::safe_scale_exponent(P, X, pool);
+    Matrix<T> scaled_rows, scaled_start;
+    MatrixView<const T> scaled_start_view;
+    if (scale != 0) {
+      scaled_rows = scaled_copy(X, scale);
+      X = scaled_rows;
+      if (initial) {
+        scaled_start = scaled_copy(*initial, scale);
+        scaled_start_view = scaled_start;
+        initial = &scaled_start_view;
+      }
+      P = detail::make_problem(X, weights, pool);
+    }
     P.metric = p.metric;
 
     detail::RunResult<T> best;
@@ -257,6 +278,12 @@ class KMeans {
     if (p.metric == Metric::Cosine) best.inertia /= 2;
     kernel_ = detail::AssignKernel<T, Arch>(d, P.mean.data(), p.metric == Metric::Dot);
     kernel_.set_centroids(best.centroids);
+    work_centroids_ = best.centroids;
+    scale_ = scale;
+    if (scale != 0) {
+      best.centroids = scaled_copy(best.centroids, -scale);
+      best.inertia = std::ldexp(best.inertia, -2 * scale);
+    }
     centroids_ = best.centroids;
     metric_ = p.metric;
     inertia_ = best.inertia;
@@ -272,6 +299,30 @@ class KMeans {
     result.distance_evaluations = evaluations;
     result.algorithm = best.algorithm;
     return result;
+  }
+
+  // A x 2^e (exact for powers of 2, barring over/underflow, which e is chosen to avoid).
+  static Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
+    Matrix<T> out(A.rows(), A.cols());
+    for (std::size_t i = 0; i < A.rows(); ++i)
+      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
+    return out;
+  }
+
+  // Calls f(view, first_row) on blocks of X, scaled into the fitted working units when
+  // the fit was scaled (see fit_impl), else on X itself in one piece.
+  template <class F>
+  void for_working_rows(MatrixView<const T> X, F&& f) const {
+    if (scale_ == 0) {
+      f(X, std::size_t(0));
+      return;
+    }
+    const std::size_t block = 4096;
+    for (std::size_t b = 0; b < X.rows(); b += block) {
+      const std::size_t m = std::min(block, X.rows() - b);
+      const Matrix<T> part = scaled_copy(X.rows_range(b, m), scale_);
+      f(MatrixView<const T>(part), b);
+    }
   }
 
   // Rows scaled to unit length (computed in double); a zero row throws.
@@ -311,27 +362,31 @@ class KMeans {
     const std::size_t n = X.rows(), d = centroids_.cols();
     if (n == 0) return;
     detail::ThreadPool pool(threads_for(n * centroids_.rows() * d));
-    const detail::Chunking chunks(n, 256, 4096);
-    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-      auto ws = kernel_.make_workspace();
-      const std::size_t b = chunks.begin(c), e = chunks.end(c);
-      kernel_.assign(X, b, e, labels + b, ws);
-      if (dist)
-        for (std::size_t i = b; i < e; ++i) dist[i] = loss_of(X.row(i), static_cast<std::size_t>(labels[i]));
+    for_working_rows(X, [&](MatrixView<const T> Y, std::size_t first) {
+      const detail::Chunking chunks(Y.rows(), 256, 4096);
+      pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+        auto ws = kernel_.make_workspace();
+        const std::size_t b = chunks.begin(c), e = chunks.end(c);
+        kernel_.assign(Y, b, e, labels + first + b, ws);
+        if (dist)  // in the working units (see inertia_of)
+          for (std::size_t i = b; i < e; ++i) dist[first + i] = loss_of(Y.row(i), static_cast<std::size_t>(labels[first + i]));
+      });
     });
   }
 
   // One row's loss against centroid c under the fitted metric (see transform()).
+  // (x in the fitted working units: see for_working_rows).
   T loss_of(const T* x, std::size_t c) const noexcept {
-    const std::size_t d = centroids_.cols();
+    const std::size_t d = work_centroids_.cols();
+    const T* cen = work_centroids_.row(c);
     switch (metric_) {
-      case Metric::Dot: return -detail::dot_product<Arch>(x, centroids_.row(c), d);
+      case Metric::Dot: return -detail::dot_product<Arch>(x, cen, d);
       case Metric::Cosine: {
         const double norm = std::sqrt(static_cast<double>(detail::dot_product<Arch>(x, x, d)));
-        const double dot = static_cast<double>(detail::dot_product<Arch>(x, centroids_.row(c), d));
+        const double dot = static_cast<double>(detail::dot_product<Arch>(x, cen, d));
         return static_cast<T>(norm > 0 ? 1.0 - dot / norm : 1.0);
       }
-      default: return detail::squared_distance<Arch>(x, centroids_.row(c), d);
+      default: return detail::squared_distance<Arch>(x, cen, d);
     }
   }
 
@@ -343,7 +398,8 @@ class KMeans {
     label_rows(X, labels.data(), dist.data());
     double s = 0;
     for (std::size_t i = 0; i < X.rows(); ++i) s += (weights ? static_cast<double>(weights[i]) : 1.0) * static_cast<double>(dist[i]);
-    return s;
+    // Back from the working units of a scaled fit (squared distances, products: 2^-2e).
+    return metric_ == Metric::Cosine ? s : std::ldexp(s, -2 * scale_);
   }
 
   // The workers of fit(), kept between fits of the same model (a copy of the model
@@ -366,7 +422,9 @@ class KMeans {
 
   Params params_;
   FitPool fit_pool_;
-  Matrix<T> centroids_;
+  Matrix<T> centroids_;       // in the user's units
+  Matrix<T> work_centroids_;  // in the working units of the fit: centroids_ x 2^scale_
+  int scale_ = 0;             // the fit ran on X x 2^scale_ (0: unscaled)
   detail::AssignKernel<T, Arch> kernel_;
   Metric metric_ = Metric::SquaredEuclidean;
   double inertia_ = 0;

@@ -6,6 +6,7 @@
 // (scikit-learn's scale for tol).
 
 #include <cmath>
+#include <limits>
 #include <cstddef>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct Problem {
   std::vector<T> mean;          ///< per-feature mean of X (unweighted)
   double mean_variance = 0;     ///< mean over features of the (unweighted, population) variance
   double total_weight = 0;
+  /// An upper bound of max |X(i, j)| (from the column sums; +inf when they overflowed).
+  double abs_bound = 0;
   /// Dot: nearest = largest x.c; Cosine: X holds unit rows and centroids are re-normalised.
   Metric metric = Metric::SquaredEuclidean;
 
@@ -76,6 +79,8 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
     }
     mean[j] = origin[j] + s1 / nd;
     var_sum += std::max(0.0, (s2 - s1 * (s1 / nd)) / nd);
+    // Every |x - x0| is at most sqrt(sum of (x - x0)^2).
+    P.abs_bound = std::max(P.abs_bound, std::abs(origin[j]) + std::sqrt(s2));
     finite = finite && std::isfinite(mean[j]) && std::isfinite(s2);
   }
   // A NaN or Inf anywhere makes its column's sums non-finite; only then look for it.
@@ -98,6 +103,38 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
     P.total_weight = static_cast<double>(n);
   }
   return P;
+}
+
+/// The power of 2 the data must be scaled by (X * 2^e) for squared distances and
+/// products to stay within T's normal range, or 0 when they already do. The safe range
+/// of max |x| is about [2^(min_exponent / 2 + 16), 2^(max_exponent / 2 - 8) / sqrt(d)]:
+/// squares of sums of d terms neither overflow nor sink into subnormals. Uses P's bound,
+/// and an exact pass over X only when that bound leaves the range.
+template <class T>
+int safe_scale_exponent(const Problem<T>& P, MatrixView<const T> X, ThreadPool& pool) {
+  const double lo = std::ldexp(1.0, std::numeric_limits<T>::min_exponent / 2 + 16);
+  const double hi = std::ldexp(1.0, std::numeric_limits<T>::max_exponent / 2 - 8) / std::sqrt(double(P.d) + 1);
+  const double origin_abs = [&] {
+    double m = 0;
+    for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(X(0, j))));
+    return m;
+  }();
+  // max |x| >= abs_bound / (1 + 2 sqrt(n)), and >= every value of the first row.
+  if (P.abs_bound <= hi && std::max(origin_abs, P.abs_bound / (1 + 2 * std::sqrt(double(P.n)))) >= lo) return 0;
+  const Chunking chunks(P.n, 4096, 256);
+  std::vector<double> part(chunks.count(), 0.0);
+  pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+    double m = 0;
+    for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
+      for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(X(i, j))));
+    part[c] = m;
+  });
+  double max_abs = 0;
+  for (double v : part) max_abs = std::max(max_abs, v);
+  if (max_abs == 0 || (max_abs <= hi && max_abs >= lo)) return 0;
+  int e = 0;
+  std::frexp(max_abs, &e);  // max_abs = m * 2^e, 0.5 <= m < 1
+  return -e;                // scaled, max |x| lies in [0.5, 1)
 }
 
 /// Sum of weight x dist over the rows, in double, over a partition of the rows that
