@@ -309,32 +309,45 @@ class KMeans {
     return out;
   }
 
-  // Calls f(view, first_row) on blocks of X, scaled into the fitted working units when
-  // the fit was scaled (see fit_impl), else on X itself in one piece.
+  // Calls f(view, first_row) on blocks of X brought into the fit's working units as
+  // fit_impl did: normalised rows for Metric::Cosine, scaled rows when the fit was
+  // scaled, else X itself in one piece. (The same arithmetic as the fit: predict(X)
+  // reproduces fit's labels even on rounding-level ties.)
   template <class F>
   void for_working_rows(MatrixView<const T> X, F&& f) const {
-    if (scale_ == 0) {
+    if (scale_ == 0 && metric_ != Metric::Cosine) {
       f(X, std::size_t(0));
       return;
     }
     const std::size_t block = 4096;
     for (std::size_t b = 0; b < X.rows(); b += block) {
       const std::size_t m = std::min(block, X.rows() - b);
-      const Matrix<T> part = scaled_copy(X.rows_range(b, m), scale_);
+      const Matrix<T> part = metric_ == Metric::Cosine ? normalized_rows(X.rows_range(b, m), nullptr)
+                                                       : scaled_copy(X.rows_range(b, m), scale_);
       f(MatrixView<const T>(part), b);
     }
   }
 
-  // Rows scaled to unit length (computed in double); a zero row throws.
+  // Rows scaled to unit length (computed in double); a zero row throws, naming `name`
+  // (with a null name it stays zero: predict on such a row gives label 0).
   static Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
     Matrix<T> out(A.rows(), A.cols());
     for (std::size_t i = 0; i < A.rows(); ++i) {
-      double norm2 = 0;
-      for (std::size_t j = 0; j < A.cols(); ++j) norm2 += static_cast<double>(A(i, j)) * static_cast<double>(A(i, j));
-      if (!(norm2 > 0))
+      // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
+      // overflow or vanish in the squares.
+      double top = 0;
+      for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
+      if (!(top > 0)) {
+        if (!name) continue;
         detail::throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+      }
+      double norm2 = 0;
+      for (std::size_t j = 0; j < A.cols(); ++j) {
+        const double v = static_cast<double>(A(i, j)) / top;
+        norm2 += v * v;
+      }
       const double inv = 1.0 / std::sqrt(norm2);
-      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) * inv);
+      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
     }
     return out;
   }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer, and the threaded
+# tests under ThreadSanitizer (GCC). Any report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+ensure_packages g++ cmake make libxsimd-dev catch2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLOYD_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" >/dev/null
+cmake --build build/asan -j "$(jobs)"
+# Everything but the peak-memory check (shadow memory inflates it) and the packaging
+# projects (built without the sanitizers).
+ctest --test-dir build/asan -j "$(jobs)" --output-on-failure -E "memory\\.|package\\."
+
+echo "== ThreadSanitizer"
+cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLOYD_BUILD_BENCH=OFF -DLLOYD_BUILD_EXAMPLES=ON \
+  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" >/dev/null
+cmake --build build/tsan -j "$(jobs)" --target tests_native_arch example_predict_new_points
+# The tests that run several threads: the pool, determinism across thread counts,
+# batches, concurrent predict.
+build/tsan/tests/tests_native_arch "[parallel],[determinism],[batch]"
+build/tsan/examples/example_predict_new_points
+echo "sanitizers: no reports"

@@ -1,0 +1,48 @@
+// Fuzz target: the command-line tool's CSV and .npy readers. Malformed input must end in
+// lloyd_cli::InputError; a table that is returned must be consistent and finite.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "../../examples/lloyd-cluster/io.hpp"
+
+namespace {
+[[noreturn]] void fail(const char* what) {
+  std::fprintf(stderr, "fuzz_readers: invariant broken: %s\n", what);
+  std::abort();
+}
+void check(const lloyd_cli::Table& t) {
+  if (t.rows == 0 || t.cols == 0 || t.values.size() != t.rows * t.cols) fail("table shape");
+  for (double v : t.values)
+    if (!std::isfinite(v)) fail("non-finite value accepted");
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const std::uint8_t mode = data[0];
+  const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  std::istringstream in(text);
+  try {
+    if (mode % 3 == 0) {
+      check(lloyd_cli::read_npy(in, "fuzz.npy"));
+    } else if (mode % 3 == 1) {
+      const char delims[] = {0, ',', ';', '\t', ' ', '|'};
+      lloyd_cli::CsvOptions opt;
+      opt.delimiter = delims[(mode / 3) % 6];
+      opt.header = int((mode / 18) % 3) - 1;
+      check(lloyd_cli::read_csv(in, "fuzz.csv", opt));
+    } else {
+      check(lloyd_cli::read_raw_f32(in, "fuzz.f32", 1 + (mode / 3) % 7));
+    }
+  } catch (const lloyd_cli::InputError&) {
+  }
+  return 0;
+}
+
+#ifdef LLOYD_FUZZ_REPLAY
+#include "replay_main.hpp"
+#endif
