@@ -66,6 +66,40 @@ template <class W, class T>
 constexpr bool is_weights_v =
     is_contiguous_range<W>::value && !std::is_convertible<const W&, MatrixView<const T>>::value;
 
+// A x 2^e (exact for powers of 2, barring over/underflow, which e is chosen to avoid).
+template <class T>
+Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
+  Matrix<T> out(A.rows(), A.cols());
+  for (std::size_t i = 0; i < A.rows(); ++i)
+    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
+  return out;
+}
+
+// Rows scaled to unit length (computed in double); a zero row throws, naming `name`
+// (with a null name it stays zero: predict on such a row gives label 0).
+template <class T>
+Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
+  Matrix<T> out(A.rows(), A.cols());
+  for (std::size_t i = 0; i < A.rows(); ++i) {
+    // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
+    // overflow or vanish in the squares.
+    double top = 0;
+    for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
+    if (!(top > 0)) {
+      if (!name) continue;
+      throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+    }
+    double norm2 = 0;
+    for (std::size_t j = 0; j < A.cols(); ++j) {
+      const double v = static_cast<double>(A(i, j)) / top;
+      norm2 += v * v;
+    }
+    const double inv = 1.0 / std::sqrt(norm2);
+    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
+  }
+  return out;
+}
+
 }  // namespace detail
 
 
@@ -211,10 +245,10 @@ class KMeans {
     MatrixView<const T> unit_start_view;
     if (p.metric == Metric::Cosine) {
       detail::check_finite(X, "X");
-      unit_rows = normalized_rows(X, "X");
+      unit_rows = detail::normalized_rows<T>(X, "X");
       X = unit_rows;
       if (initial) {
-        unit_start = normalized_rows(*initial, "initial_centroids");
+        unit_start = detail::normalized_rows<T>(*initial, "initial_centroids");
         unit_start_view = unit_start;
         initial = &unit_start_view;
       }
@@ -229,10 +263,10 @@ class KMeans {
     Matrix<T> scaled_rows, scaled_start;
     MatrixView<const T> scaled_start_view;
     if (scale != 0) {
-      scaled_rows = scaled_copy(X, scale);
+      scaled_rows = detail::scaled_copy<T>(X, scale);
       X = scaled_rows;
       if (initial) {
-        scaled_start = scaled_copy(*initial, scale);
+        scaled_start = detail::scaled_copy<T>(*initial, scale);
         scaled_start_view = scaled_start;
         initial = &scaled_start_view;
       }
@@ -281,7 +315,7 @@ class KMeans {
     work_centroids_ = best.centroids;
     scale_ = scale;
     if (scale != 0) {
-      best.centroids = scaled_copy(best.centroids, -scale);
+      best.centroids = detail::scaled_copy<T>(best.centroids, -scale);
       best.inertia = std::ldexp(best.inertia, -2 * scale);
     }
     centroids_ = best.centroids;
@@ -301,14 +335,6 @@ class KMeans {
     return result;
   }
 
-  // A x 2^e (exact for powers of 2, barring over/underflow, which e is chosen to avoid).
-  static Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
-    Matrix<T> out(A.rows(), A.cols());
-    for (std::size_t i = 0; i < A.rows(); ++i)
-      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
-    return out;
-  }
-
   // Calls f(view, first_row) on blocks of X brought into the fit's working units as
   // fit_impl did: normalised rows for Metric::Cosine, scaled rows when the fit was
   // scaled, else X itself in one piece. (The same arithmetic as the fit: predict(X)
@@ -322,34 +348,10 @@ class KMeans {
     const std::size_t block = 4096;
     for (std::size_t b = 0; b < X.rows(); b += block) {
       const std::size_t m = std::min(block, X.rows() - b);
-      const Matrix<T> part = metric_ == Metric::Cosine ? normalized_rows(X.rows_range(b, m), nullptr)
-                                                       : scaled_copy(X.rows_range(b, m), scale_);
+      const Matrix<T> part = metric_ == Metric::Cosine ? detail::normalized_rows<T>(X.rows_range(b, m), nullptr)
+                                                       : detail::scaled_copy<T>(X.rows_range(b, m), scale_);
       f(MatrixView<const T>(part), b);
     }
-  }
-
-  // Rows scaled to unit length (computed in double); a zero row throws, naming `name`
-  // (with a null name it stays zero: predict on such a row gives label 0).
-  static Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
-    Matrix<T> out(A.rows(), A.cols());
-    for (std::size_t i = 0; i < A.rows(); ++i) {
-      // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
-      // overflow or vanish in the squares.
-      double top = 0;
-      for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
-      if (!(top > 0)) {
-        if (!name) continue;
-        detail::throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
-      }
-      double norm2 = 0;
-      for (std::size_t j = 0; j < A.cols(); ++j) {
-        const double v = static_cast<double>(A(i, j)) / top;
-        norm2 += v * v;
-      }
-      const double inv = 1.0 / std::sqrt(norm2);
-      for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
-    }
-    return out;
   }
 
   void require_fitted(const char* what) const {

@@ -48,6 +48,26 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// What the processes of a distributed fit must agree on (lloyd/mpi.hpp implements it
+/// over MPI). A single-process fit passes none: every value is already global.
+template <class T>
+class Agreement {
+ public:
+  virtual ~Agreement() = default;
+  /// Sum over the processes, in a fixed order (the same bits on every process).
+  virtual double sum(double local) = 0;
+  virtual std::size_t sum(std::size_t local) = 0;
+  /// Whether any process says yes.
+  virtual bool any(bool local) = 0;
+  /// Element-wise sums of v[0..count) over the processes, in a fixed order, in place.
+  virtual void sum_in_place(double* v, std::size_t count) = 0;
+  /// Moves rows into the `empty` clusters as a single process holding all the rows
+  /// would (farthest rows first, never the last row of a cluster: `members` are the
+  /// global counts); changes the local labels of rows moved; returns the global count.
+  virtual std::size_t relocate(const std::vector<std::size_t>& empty, const std::vector<std::size_t>& members,
+                               std::int32_t* labels, const T* dist) = 0;
+};
+
 /// The two steps of a Lloyd iteration over one problem, with their scratch space.
 ///
 /// The centroid sums are gathered in one of two ways, chosen from (n, k, d) alone:
@@ -82,7 +102,7 @@ class LloydSteps {
     const std::size_t slot = k * (d + 2);
     const std::size_t max_fused =
         std::min({std::size_t(256), (std::size_t(16) << 20) / (slot * sizeof(double)), (n * d / 8) / slot});
-    fused_ = max_fused >= std::min<std::size_t>(wanted, 16);
+    fused_ = n > 0 && max_fused >= std::min<std::size_t>(wanted, 16);
     const std::size_t n_tasks = std::max<std::size_t>(1, std::min(wanted, fused_ ? max_fused : std::size_t(4096)));
     tasks_ = Chunking::of_rows(n, round_up((n + n_tasks - 1) / n_tasks, group));
 
@@ -183,8 +203,11 @@ class LloydSteps {
   /// `dirty` (optional) flags the clusters whose rows changed since the previous update;
   /// the others keep their sums, which are bit-identical to what summing them again
   /// would give. Only the dirty ones are summed again, in the same order.
+  ///
+  /// With `agree` (a distributed fit), the sums of this process's rows are added over
+  /// all processes before the empty clusters are found and the centroids computed.
   Update update(MatrixView<const T> C_old, std::int32_t* labels, T* dist, Matrix<T>& C_new,
-                const std::vector<char>* dirty = nullptr) {
+                const std::vector<char>* dirty = nullptr, Agreement<T>* agree = nullptr) {
     if (gathered_) {
       reduce_slots();
     } else if (dirty && !sums_stale_ && resum_dirty(labels, *dirty)) {
@@ -197,18 +220,23 @@ class LloydSteps {
     }
     gathered_ = false;
     sums_stale_ = false;
+    publish(agree);
     std::vector<std::size_t> empty;
     for (std::size_t c = 0; c < k_; ++c)
-      if (members_[c] == 0) empty.push_back(c);
+      if ((*members_out_)[c] == 0) empty.push_back(c);
     Update u;
     if (!empty.empty()) {
       if (!distances_valid_) distances(C_old, labels, dist);
-      u.n_relocated = relocate(empty, labels, dist);
+      u.n_relocated = agree ? agree->relocate(empty, *members_out_, labels, dist) : relocate(empty, labels, dist);
       if (u.n_relocated > 0) {
         accumulate(labels);
         sums_stale_ = fused_;  // summed in row order, not in the fused order: redo all next time
+        publish(agree);
       }
     }
+    const std::vector<double>& sums = *sums_out_;
+    const std::vector<double>& weight_sum = *weight_out_;
+    const std::vector<std::size_t>& members = *members_out_;
     // New centroids and their shifts, clusters in parallel; shifts added in cluster order.
     const std::size_t d = P_.d;
     const std::size_t per_task = std::max<std::size_t>(1, 8192 / d);
@@ -218,13 +246,13 @@ class LloydSteps {
       for (std::size_t c = t * per_task; c < std::min(k_, (t + 1) * per_task); ++c) {
         T* out = C_new.row(c);
         const T* old = C_old.row(c);
-        if (members_[c] == 0) {
+        if (members[c] == 0) {
           std::copy_n(old, d, out);
           shift_parts_[c] = 0;
           continue;
         }
-        const double* s = sums_.data() + c * d;
-        double inv = 1.0 / weight_sum_[c];
+        const double* s = sums.data() + c * d;
+        double inv = 1.0 / weight_sum[c];
         if (P_.metric == Metric::Cosine) {
           // Spherical k-means: the centroid is the direction of the sum.
           double norm2 = 0;
@@ -253,11 +281,42 @@ class LloydSteps {
   void set_distances_valid(bool valid) noexcept { distances_valid_ = valid; }
 
   /// Weight of each cluster after the last update().
-  const std::vector<double>& cluster_weights() const noexcept { return weight_sum_; }
+  const std::vector<double>& cluster_weights() const noexcept { return *weight_out_; }
   /// Whether centroid sums are gathered during the assignment pass (see the class note).
   bool fused() const noexcept { return fused_; }
 
  private:
+  // Points the update at the sums of all the rows: this process's own, or (with
+  // `agree`) their totals over the processes, packed into one buffer of k (d + 2)
+  // doubles (counts are exact in double up to 2^53). The local sums stay as they are:
+  // the next update may re-sum only the clusters whose rows changed here.
+  void publish(Agreement<T>* agree) {
+    if (!agree) {
+      sums_out_ = &sums_;
+      weight_out_ = &weight_sum_;
+      members_out_ = &members_;
+      return;
+    }
+    const std::size_t k = k_, d = P_.d;
+    exchange_.resize(k * (d + 2));
+    std::copy(sums_.begin(), sums_.end(), exchange_.begin());
+    for (std::size_t c = 0; c < k; ++c) {
+      exchange_[k * d + c] = weight_sum_[c];
+      exchange_[k * d + k + c] = static_cast<double>(members_[c]);
+    }
+    agree->sum_in_place(exchange_.data(), exchange_.size());
+    global_sums_.assign(exchange_.begin(), exchange_.begin() + static_cast<std::ptrdiff_t>(k * d));
+    global_weight_.resize(k);
+    global_members_.resize(k);
+    for (std::size_t c = 0; c < k; ++c) {
+      global_weight_[c] = exchange_[k * d + c];
+      global_members_[c] = static_cast<std::size_t>(exchange_[k * d + k + c]);
+    }
+    sums_out_ = &global_sums_;
+    weight_out_ = &global_weight_;
+    members_out_ = &global_members_;
+  }
+
   static constexpr std::size_t feature_slice = 64;  // features per update task (sorted mode)
   static constexpr std::size_t sum_chunk = 32;      // features summed in registers at once
 
@@ -541,6 +600,13 @@ class LloydSteps {
   std::vector<double> shift_parts_;
   std::vector<double> weight_sum_;
   std::vector<std::size_t> members_;
+  std::vector<double> exchange_;
+  std::vector<double> global_sums_;
+  std::vector<double> global_weight_;
+  std::vector<std::size_t> global_members_;
+  const std::vector<double>* sums_out_ = &sums_;
+  const std::vector<double>* weight_out_ = &weight_sum_;
+  const std::vector<std::size_t>* members_out_ = &members_;
 };
 
 /// Outcome of one seeded run.
@@ -568,9 +634,12 @@ struct LloydAssigner {
 /// Iterations from `centroids` until a stopping rule holds (see Params), with `assigner`
 /// labelling the rows (Lloyd's full pass or a bounded algorithm) and `steps` updating
 /// the centroids. On return the labels and inertia belong to the returned centroids.
+///
+/// With `agree` (a distributed fit), P holds this process's rows; every decision is
+/// taken on values summed over the processes, so all of them take the same ones.
 template <class T, class Arch, class Assigner>
 RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, LloydSteps<T, Arch>& steps,
-                     Assigner& assigner, int run, const Stopwatch& clock) {
+                     Assigner& assigner, int run, const Stopwatch& clock, Agreement<T>* agree = nullptr) {
   const std::size_t k = centroids.rows();
   RunResult<T> r;
   r.labels.assign(P.n, -1);
@@ -584,10 +653,15 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
   const bool observed = p.verbose || static_cast<bool>(p.on_iteration) || p.inertia_tol > 0;
   for (int it = 1; it <= p.max_iter; ++it) {
     const double t0 = clock.seconds();
-    const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), true, observed);
-    r.evaluations += a.evaluations;
+    auto a = assigner.assign(centroids, r.labels.data(), dist.data(), true, observed);
     steps.set_distances_valid(a.distances_valid);
-    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.dirty);
+    if (agree) {
+      a.inertia = agree->sum(a.inertia);
+      a.n_changed = agree->sum(a.n_changed);
+      a.evaluations = agree->sum(a.evaluations);
+    }
+    r.evaluations += a.evaluations;
+    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.dirty, agree);
     assigner.centroids_moved(centroids, next, u.n_relocated > 0);
     const std::size_t relocated = u.n_relocated;
     const double shift = u.center_shift;
@@ -614,7 +688,8 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
     const bool inertia_ok = p.inertia_tol > 0 && it > 1 && inertia_change < p.inertia_tol;
     prev_inertia = a.inertia;
     r.converged = same_labels || shift_ok || inertia_ok;
-    const bool stop_requested = p.on_iteration(s);
+    bool stop_requested = p.on_iteration(s);
+    if (agree) stop_requested = agree->any(stop_requested);
 
     if (!p.run_till_max_iter && r.converged) {
       strict = same_labels;
@@ -642,10 +717,11 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
   // labels and inertia describe them.
   if (!strict) {
     const auto a = assigner.assign(centroids, r.labels.data(), dist.data(), false, true);
-    r.inertia = a.inertia;
-    r.evaluations += a.evaluations;
+    r.inertia = agree ? agree->sum(a.inertia) : a.inertia;
+    r.evaluations += agree ? agree->sum(a.evaluations) : a.evaluations;
   } else if (!observed) {
-    r.inertia = steps.distances(centroids, r.labels.data(), dist.data());
+    const double local = steps.distances(centroids, r.labels.data(), dist.data());
+    r.inertia = agree ? agree->sum(local) : local;
   }
   r.centroids = std::move(centroids);
   return r;
