@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-ensure_packages g++ cmake make libxsimd-dev catch2 libbenchmark-dev libopenblas-dev
+ensure_packages g++ cmake make libxsimd-dev catch2 libbenchmark-dev libopenblas-dev libopenmpi-dev openmpi-bin
 cmake -S . -B build/test -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/test -j "$(jobs)"
 ctest --test-dir build/test -j "$(jobs)" --output-on-failure
