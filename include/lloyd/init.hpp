@@ -201,6 +201,35 @@ inline double hashed_uniform(std::uint64_t seed, std::uint64_t round, std::uint6
   return static_cast<double>((splitmix64(s) >> 11) + 1) * 0x1.0p-53;
 }
 
+/// k-means|| bookkeeping for new candidates C (numbered from `first`): each row's squared
+/// distance to its nearest candidate so far (closest, ties keep the earlier candidate)
+/// and that candidate's number (nearest), through the tiled kernel; chunk_pot[c] = the
+/// sum of weight x closest over chunk c.
+template <class T, class Arch>
+void absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel<T, Arch>& kernel,
+                       std::vector<typename AssignKernel<T, Arch>::Workspace>& ws, ThreadPool& pool,
+                       MatrixView<const T> C, std::size_t first, std::vector<double>& closest,
+                       std::vector<std::uint32_t>& nearest, std::vector<double>& chunk_pot) {
+  const std::size_t d = P.d;
+  kernel.set_centroids(C);
+  pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
+    const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
+    std::vector<std::int32_t> lab(e - b);
+    kernel.assign(P.X, b, e, lab.data(), ws[worker]);
+    double pot = 0;
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t c = static_cast<std::size_t>(lab[i - b]);
+      const double dist = static_cast<double>(squared_distance<Arch>(P.X.row(i), C.row(c), d));
+      if (dist < closest[i]) {
+        closest[i] = dist;
+        nearest[i] = static_cast<std::uint32_t>(first + c);
+      }
+      pot += static_cast<double>(P.weight(i)) * closest[i];
+    }
+    chunk_pot[ch] = pot;
+  });
+}
+
 /// k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012): one row drawn by weight,
 /// then `rounds` rounds that each keep every row independently with probability
 /// min(1, oversampling x w x D^2 / potential), D being the distance to the nearest
@@ -228,23 +257,7 @@ Seeding<T> kmeans_parallel_seeding(const Problem<T>& P, std::size_t k, Rng& rng,
     const std::size_t m = candidates.size() - first;
     Matrix<T> C(m, d);
     for (std::size_t c = 0; c < m; ++c) std::copy_n(P.X.row(candidates[first + c]), d, C.row(c));
-    kernel.set_centroids(C);
-    pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
-      const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
-      std::vector<std::int32_t> lab(e - b);
-      kernel.assign(P.X, b, e, lab.data(), ws[worker]);
-      double pot = 0;
-      for (std::size_t i = b; i < e; ++i) {
-        const std::size_t c = static_cast<std::size_t>(lab[i - b]);
-        const double dist = static_cast<double>(squared_distance<Arch>(P.X.row(i), C.row(c), d));
-        if (dist < closest[i]) {  // ties keep the earlier candidate
-          closest[i] = dist;
-          nearest[i] = static_cast<std::uint32_t>(first + c);
-        }
-        pot += static_cast<double>(P.weight(i)) * closest[i];
-      }
-      chunk_pot[ch] = pot;
-    });
+    absorb_candidates<T, Arch>(P, chunks, kernel, ws, pool, C, first, closest, nearest, chunk_pot);
   };
 
   // First candidate: one row drawn with probability proportional to weight.

@@ -329,25 +329,8 @@ Matrix<T> kmeans_parallel(Comm& comm, const Shard<T>& S, std::size_t k, ::lloyd:
   // closest/nearest of the local rows against the candidates [first, m).
   auto absorb = [&](std::size_t first) {
     const std::size_t fresh = m - first;
-    Matrix<T> C(fresh, d);
-    for (std::size_t c = 0; c < fresh; ++c) std::copy_n(cand.data() + (first + c) * d, d, C.row(c));
-    kernel.set_centroids(C);
-    pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
-      const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
-      std::vector<std::int32_t> lab(e - b);
-      kernel.assign(P.X, b, e, lab.data(), ws[worker]);
-      double pot = 0;
-      for (std::size_t i = b; i < e; ++i) {
-        const std::size_t c = static_cast<std::size_t>(lab[i - b]);
-        const double dist = static_cast<double>(ld::squared_distance<Arch>(P.X.row(i), C.row(c), d));
-        if (dist < closest[i]) {
-          closest[i] = dist;
-          nearest[i] = static_cast<std::uint32_t>(first + c);
-        }
-        pot += static_cast<double>(P.weight(i)) * closest[i];
-      }
-      chunk_pot[ch] = pot;
-    });
+    const MatrixView<const T> C(cand.data() + first * d, fresh, d);
+    ld::absorb_candidates<T, Arch>(P, chunks, kernel, ws, pool, C, first, closest, nearest, chunk_pot);
   };
   auto add_rows = [&](const Matrix<T>& rows) {
     for (std::size_t c = 0; c < rows.rows(); ++c) cand.insert(cand.end(), rows.row(c), rows.row(c) + d);
@@ -737,8 +720,10 @@ Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const 
 /// converged, distance_evaluations and algorithm are identical on every rank. Invalid
 /// input on any rank (NaN, negative weights, mismatched columns, k larger than all the
 /// rows) makes every rank throw the same std::invalid_argument, naming the rank. Params::
-/// on_iteration runs on every rank (a stop requested on any rank stops all); verbose
-/// lines come from rank 0 only.
+/// on_iteration runs on every rank (a stop requested on any rank stops all; an exception
+/// it throws must be thrown on every rank alike); verbose lines come from rank 0 only.
+/// Failures that only one rank sees after the checks (std::bad_alloc) cannot be agreed
+/// on: the other ranks would wait; calling MPI_Abort on them is the caller's choice.
 template <class T, class Arch = ::lloyd::detail::default_arch>
 Result<T> fit(MPI_Comm comm, MatrixView<const T> local_rows, const Params& p) {
   return detail::fit<T, Arch>(comm, local_rows, p, nullptr, nullptr, 0);
