@@ -502,16 +502,11 @@ Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const 
 
   // 1. What each rank can check alone; any failure makes every rank throw.
   std::string error;
+  bool any_positive = false;
   try {
     ld::check_params(p);
-    if (weights) {
-      if (n_weights != X.rows())
-        ld::throw_invalid("sample_weight has ", n_weights, " values, expected one per local row (", X.rows(), ")");
-      for (std::size_t i = 0; i < n_weights; ++i) {
-        if (!std::isfinite(weights[i])) ld::throw_invalid("sample_weight[", i, "] = ", weights[i], ": weights must be finite");
-        if (weights[i] < 0) ld::throw_invalid("sample_weight[", i, "] = ", weights[i], ": weights must be >= 0");
-      }
-    }
+    // (All zero is allowed here: some other rank may hold positive weights.)
+    if (weights) any_positive = ld::check_weights(weights, n_weights, X.rows(), false);
     ld::check_finite(X, "local_rows");
   } catch (const std::exception& e) {
     error = e.what();
@@ -539,15 +534,9 @@ Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const 
   }
   if (N == 0) ld::throw_invalid("local_rows: all ", shapes.size(), " ranks have 0 rows: cannot cluster empty data");
   if (d == 0) ld::throw_invalid("local_rows has 0 columns: need at least one feature");
-  if (k > N) ld::throw_invalid("n_clusters=", k, " is larger than the number of rows of all ranks (", N, ")");
-  if (k > (std::size_t(1) << 31) - 1) ld::throw_invalid("n_clusters=", k, " exceeds 2^31 - 1");
-  if (sizeof(T) == 4 && k > (std::size_t(1) << 24))
-    ld::throw_invalid("n_clusters=", k, " exceeds 2^24 = 16777216, the most a float32 fit supports");
-  if (weights) {
-    bool positive = false;
-    for (std::size_t i = 0; i < n_weights; ++i) positive = positive || weights[i] > 0;
-    if (!comm.any(positive)) ld::throw_invalid("sample_weight: every weight on every rank is 0; at least one must be positive");
-  }
+  ld::check_cluster_count<T>(k, N, "all ranks");
+  if (weights && !comm.any(any_positive))
+    ld::throw_invalid("sample_weight: every weight on every rank is 0; at least one must be positive");
   // An empty rank may pass any column count; give it the others'.
   if (X.rows() == 0) X = MatrixView<const T>(X.data(), 0, d, d);
   if (initial) {
@@ -589,16 +578,7 @@ Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const 
   for (std::size_t i = 0; i < X.rows(); ++i)
     for (std::size_t j = 0; j < d; ++j) max_abs = std::max(max_abs, std::abs(static_cast<double>(X(i, j))));
   max_abs = comm.max(max_abs);
-  int scale = 0;
-  {
-    const double lo = std::ldexp(1.0, std::numeric_limits<T>::min_exponent / 2 + 16);
-    const double hi = std::ldexp(1.0, std::numeric_limits<T>::max_exponent / 2 - 8) / std::sqrt(double(d) + 1);
-    if (max_abs > 0 && (max_abs > hi || max_abs < lo)) {
-      int e = 0;
-      std::frexp(max_abs, &e);
-      scale = -e;
-    }
-  }
+  const int scale = ld::scale_exponent_for<T>(max_abs, d);
   Matrix<T> scaled_rows, scaled_start;
   MatrixView<const T> scaled_start_view;
   if (scale != 0) {

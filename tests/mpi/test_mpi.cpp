@@ -198,7 +198,14 @@ TEST_CASE("mpi: sample weights, some zero", "[mpi]") {
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = i % 5 == 0 ? 0.0 : 0.5 + static_cast<double>(i % 7);
   lloyd::Params p;
   p.n_clusters = 5;
-  check_matches_single_process(blobs.X, p, first_rows(blobs.X, 5), shard_of(blobs.X.rows(), rank_of(), size_of()), &w);
+  const Range mine = shard_of(blobs.X.rows(), rank_of(), size_of());
+  check_matches_single_process(blobs.X, p, first_rows(blobs.X, 5), mine, &w);
+  // Every weight of rank 0 is 0 (allowed: other ranks hold positive ones).
+  if (size_of() > 1) {
+    const Range first = shard_of(blobs.X.rows(), 0, size_of());
+    std::fill_n(w.begin() + static_cast<std::ptrdiff_t>(first.first), first.count, 0.0);
+    check_matches_single_process(blobs.X, p, first_rows(blobs.X, 5), mine, &w);
+  }
 }
 
 TEST_CASE("mpi: empty clusters are refilled as a single process would", "[mpi]") {
@@ -319,6 +326,11 @@ TEST_CASE("mpi: bad input on one rank makes every rank throw the same exception"
     if (rank_of() == last) w.back() = -1;
     expect_same_everywhere(message_of([&] { lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p, w); }),
                            "sample_weight[");
+  }
+  SECTION("every weight on every rank is 0") {
+    const std::vector<double> w(mine.count, 0.0);
+    expect_same_everywhere(message_of([&] { lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p, w); }),
+                           "every weight on every rank is 0");
   }
   SECTION("k larger than the rows of all ranks") {
     p.n_clusters = 401;

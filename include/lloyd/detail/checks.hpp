@@ -42,17 +42,23 @@ inline void check_params(const Params& p) {
     throw_invalid("algorithm=", static_cast<int>(p.algorithm), " is not a known lloyd::Algorithm value");
 }
 
+/// Checks that k clusters can be made of n_rows rows (`name`: what holds them).
+template <class T>
+void check_cluster_count(std::size_t n_clusters, std::size_t n_rows, const char* name) {
+  if (n_clusters > n_rows)
+    throw_invalid("n_clusters=", n_clusters, " is larger than the number of rows of ", name, " (", n_rows, ")");
+  if (n_clusters > (std::size_t(1) << 31) - 1) throw_invalid("n_clusters=", n_clusters, " exceeds 2^31 - 1");
+  // The float32 kernel keeps centroid indices in float lanes, exact up to 2^24.
+  if (sizeof(T) == 4 && n_clusters > (std::size_t(1) << 24))
+    throw_invalid("n_clusters=", n_clusters, " exceeds 2^24 = 16777216, the most a float32 fit supports");
+}
+
 /// Checks that X has rows and columns, and enough rows for k clusters.
 template <class T>
 void check_data_shape(MatrixView<const T> X, std::size_t n_clusters, const char* name = "X") {
   if (X.rows() == 0) throw_invalid(name, " has 0 rows: cannot cluster empty data");
   if (X.cols() == 0) throw_invalid(name, " has 0 columns (", X.rows(), " rows): need at least one feature");
-  if (n_clusters > X.rows())
-    throw_invalid("n_clusters=", n_clusters, " is larger than the number of rows of ", name, " (", X.rows(), ")");
-  if (n_clusters > (std::size_t(1) << 31) - 1) throw_invalid("n_clusters=", n_clusters, " exceeds 2^31 - 1");
-  // The float32 kernel keeps centroid indices in float lanes, exact up to 2^24.
-  if (sizeof(T) == 4 && n_clusters > (std::size_t(1) << 24))
-    throw_invalid("n_clusters=", n_clusters, " exceeds 2^24 = 16777216, the most a float32 fit supports");
+  check_cluster_count<T>(n_clusters, X.rows(), name);
 }
 
 /// Throws naming the first (row, column) that is NaN or infinite.
@@ -74,9 +80,11 @@ void check_initial_centroids(MatrixView<const T> C, std::size_t n_clusters, std:
   check_finite(C, "initial_centroids");
 }
 
-/// Checks sample weights: one per row, finite, >= 0, not all zero.
+/// Checks sample weights: one per row, finite, >= 0, and (unless `some_positive` is
+/// false: a distributed fit checks that across processes) not all zero. Returns
+/// whether any weight is positive.
 template <class T>
-void check_weights(const T* w, std::size_t size, std::size_t n_rows) {
+bool check_weights(const T* w, std::size_t size, std::size_t n_rows, bool some_positive = true) {
   if (size != n_rows) throw_invalid("sample_weight has ", size, " values, expected one per row (", n_rows, ")");
   bool any_positive = false;
   for (std::size_t i = 0; i < size; ++i) {
@@ -84,7 +92,9 @@ void check_weights(const T* w, std::size_t size, std::size_t n_rows) {
     if (w[i] < 0) throw_invalid("sample_weight[", i, "] = ", w[i], ": weights must be >= 0");
     any_positive = any_positive || w[i] > 0;
   }
-  if (!any_positive) throw_invalid("sample_weight: all ", size, " weights are 0; at least one must be positive");
+  if (some_positive && !any_positive)
+    throw_invalid("sample_weight: all ", size, " weights are 0; at least one must be positive");
+  return any_positive;
 }
 
 }  // namespace detail

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 #include "../matrix.hpp"
@@ -105,15 +106,33 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
   return P;
 }
 
+/// The safe range of max |x| for d features: about [2^(min_exponent / 2 + 16),
+/// 2^(max_exponent / 2 - 8) / sqrt(d)], where squares of sums of d terms neither
+/// overflow nor sink into subnormals.
+template <class T>
+std::pair<double, double> safe_magnitudes(std::size_t d) {
+  return {std::ldexp(1.0, std::numeric_limits<T>::min_exponent / 2 + 16),
+          std::ldexp(1.0, std::numeric_limits<T>::max_exponent / 2 - 8) / std::sqrt(double(d) + 1)};
+}
+
+/// The power of 2 that brings data of largest magnitude max_abs into the safe range
+/// (scaled, max |x| lies in [0.5, 1)), or 0 when it is there already (or all zero).
+template <class T>
+int scale_exponent_for(double max_abs, std::size_t d) {
+  const auto [lo, hi] = safe_magnitudes<T>(d);
+  if (max_abs == 0 || (max_abs <= hi && max_abs >= lo)) return 0;
+  int e = 0;
+  std::frexp(max_abs, &e);  // max_abs = m * 2^e, 0.5 <= m < 1
+  return -e;
+}
+
 /// The power of 2 the data must be scaled by (X * 2^e) for squared distances and
-/// products to stay within T's normal range, or 0 when they already do. The safe range
-/// of max |x| is about [2^(min_exponent / 2 + 16), 2^(max_exponent / 2 - 8) / sqrt(d)]:
-/// squares of sums of d terms neither overflow nor sink into subnormals. Uses P's bound,
-/// and an exact pass over X only when that bound leaves the range.
+/// products to stay within T's normal range, or 0 when they already do (see
+/// safe_magnitudes). Uses P's bound, and an exact pass over X only when that bound
+/// leaves the range.
 template <class T>
 int safe_scale_exponent(const Problem<T>& P, MatrixView<const T> X, ThreadPool& pool) {
-  const double lo = std::ldexp(1.0, std::numeric_limits<T>::min_exponent / 2 + 16);
-  const double hi = std::ldexp(1.0, std::numeric_limits<T>::max_exponent / 2 - 8) / std::sqrt(double(P.d) + 1);
+  const auto [lo, hi] = safe_magnitudes<T>(P.d);
   const double origin_abs = [&] {
     double m = 0;
     for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(X(0, j))));
@@ -131,10 +150,7 @@ int safe_scale_exponent(const Problem<T>& P, MatrixView<const T> X, ThreadPool& 
   });
   double max_abs = 0;
   for (double v : part) max_abs = std::max(max_abs, v);
-  if (max_abs == 0 || (max_abs <= hi && max_abs >= lo)) return 0;
-  int e = 0;
-  std::frexp(max_abs, &e);  // max_abs = m * 2^e, 0.5 <= m < 1
-  return -e;                // scaled, max |x| lies in [0.5, 1)
+  return scale_exponent_for<T>(max_abs, P.d);
 }
 
 /// Sum of weight x dist over the rows, in double, over a partition of the rows that
