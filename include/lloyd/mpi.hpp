@@ -487,6 +487,32 @@ std::uint64_t fingerprint(MatrixView<const T> A) {
   return h;
 }
 
+// What every rank must agree on before any other exchange: the Params that steer the
+// fit (not the callbacks, verbose or thread counts) and which overload was called.
+template <class T>
+std::uint64_t options_fingerprint(const Params& p, const void* initial, const T* weights) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](const auto& v) {
+    unsigned char bytes[sizeof(v)];
+    std::memcpy(bytes, &v, sizeof(v));
+    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ull;
+  };
+  mix(static_cast<std::uint64_t>(p.n_clusters));
+  mix(p.max_iter);
+  mix(p.tol);
+  mix(p.inertia_tol);
+  mix(p.run_till_max_iter);
+  mix(static_cast<int>(p.init));
+  mix(static_cast<int>(p.algorithm));
+  mix(static_cast<int>(p.metric));
+  mix(p.n_init);
+  mix(static_cast<std::uint64_t>(p.seed));
+  mix(static_cast<std::uint64_t>(p.max_memory_bytes));
+  mix(initial != nullptr);
+  mix(weights != nullptr);
+  return h;
+}
+
 template <class T, class Arch>
 Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const MatrixView<const T>* initial,
               const T* weights, std::size_t n_weights) {
@@ -513,11 +539,16 @@ Result<T> fit(MPI_Comm user_comm, MatrixView<const T> X, const Params& p, const 
   }
   comm.agree_on_error(error);
 
-  // 2. The shape of the whole data set (the same conclusions on every rank).
+  // 2. The shape of the whole data set (the same conclusions on every rank), and what
+  // must be the same everywhere: the options and which overload was called.
   struct Shape {
-    std::uint64_t rows, cols;
+    std::uint64_t rows, cols, options;
   };
-  const std::vector<Shape> shapes = comm.allgather(Shape{X.rows(), X.cols()});
+  const std::vector<Shape> shapes = comm.allgather(Shape{X.rows(), X.cols(), options_fingerprint(p, initial, weights)});
+  for (std::size_t r = 1; r < shapes.size(); ++r)
+    if (shapes[r].options != shapes[0].options)
+      ld::throw_invalid("rank ", r, " called mpi::fit with other Params or another overload (initial centroids, "
+                        "weights) than rank 0: every rank must pass the same options");
   const std::size_t k = p.n_clusters;
   std::size_t N = 0, d = 0;
   int d_rank = -1;

@@ -356,6 +356,25 @@ TEST_CASE("mpi: bad input on one rank makes every rank throw the same exception"
                              "initial_centroids");
     }
   }
+  SECTION("Params differ between ranks") {
+    if (size_of() > 1) {
+      if (rank_of() == last) p.max_iter = 7;
+      expect_same_everywhere(message_of([&] { lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p); }),
+                             "other Params or another overload");
+    }
+  }
+  SECTION("weights passed on some ranks only") {
+    if (size_of() > 1) {
+      const std::vector<double> w(mine.count, 1.0);
+      expect_same_everywhere(message_of([&] {
+                               if (rank_of() == last)
+                                 lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p, w);
+                               else
+                                 lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p);
+                             }),
+                             "other Params or another overload");
+    }
+  }
   SECTION("starting centroids of the wrong shape") {
     const lloyd::Matrix<double> start(3, 3);
     expect_same_everywhere(message_of([&] { lloyd::mpi::fit<double>(MPI_COMM_WORLD, rows_of(blobs.X, mine), p, start); }),
