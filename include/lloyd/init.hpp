@@ -324,22 +324,37 @@ Seeding<T> kmeans_parallel_seeding(const Problem<T>& P, std::size_t k, Rng& rng,
 
 }  // namespace detail
 
+namespace detail {
+
+/// What the public seedings share: checks of the arguments, then `seeding(P, rng, pool)`
+/// on the (optionally weighted) problem of X with a pool of `n_threads` workers (0: all).
+template <class T, class F>
+Seeding<T> seed_from_rows(MatrixView<const T> X, std::size_t n_clusters, std::uint64_t seed,
+                          const std::vector<T>* sample_weight, int n_threads, F&& seeding) {
+  if (n_clusters == 0) throw_invalid("n_clusters=0: need at least one cluster");
+  check_data_shape(X, n_clusters);
+  const T* w = nullptr;
+  if (sample_weight) {
+    check_weights(sample_weight->data(), sample_weight->size(), X.rows());
+    w = sample_weight->data();
+  }
+  ThreadPool pool(resolve_thread_count(n_threads));
+  const auto P = make_problem(X, w, pool);
+  Rng rng(seed);
+  return seeding(P, rng, pool);
+}
+
+}  // namespace detail
+
 /// k-means|| seeding (see detail::kmeans_parallel_seeding): k centroids from the rows of
 /// X in a few parallel rounds; for large k much faster than greedy k-means++.
 template <class T, class Arch = detail::default_arch>
 Seeding<T> kmeans_parallel(MatrixView<const T> X, std::size_t n_clusters, std::uint64_t seed = 0,
                            const std::vector<T>* sample_weight = nullptr, int n_threads = 0) {
-  if (n_clusters == 0) detail::throw_invalid("n_clusters=0: need at least one cluster");
-  detail::check_data_shape(X, n_clusters);
-  const T* w = nullptr;
-  if (sample_weight) {
-    detail::check_weights(sample_weight->data(), sample_weight->size(), X.rows());
-    w = sample_weight->data();
-  }
-  detail::ThreadPool pool(detail::resolve_thread_count(n_threads));
-  const auto P = detail::make_problem(X, w, pool);
-  detail::Rng rng(seed);
-  return detail::kmeans_parallel_seeding<T, Arch>(P, n_clusters, rng, pool);
+  return detail::seed_from_rows(X, n_clusters, seed, sample_weight, n_threads,
+                                [&](const detail::Problem<T>& P, detail::Rng& rng, detail::ThreadPool& pool) {
+                                  return detail::kmeans_parallel_seeding<T, Arch>(P, n_clusters, rng, pool);
+                                });
 }
 
 /// Greedy k-means++ seeding of k centroids from the rows of X (optionally weighted).
@@ -347,34 +362,20 @@ Seeding<T> kmeans_parallel(MatrixView<const T> X, std::size_t n_clusters, std::u
 template <class T, class Arch = detail::default_arch>
 Seeding<T> kmeans_plusplus(MatrixView<const T> X, std::size_t n_clusters, std::uint64_t seed = 0,
                            const std::vector<T>* sample_weight = nullptr, int n_threads = 0) {
-  if (n_clusters == 0) detail::throw_invalid("n_clusters=0: need at least one cluster");
-  detail::check_data_shape(X, n_clusters);
-  const T* w = nullptr;
-  if (sample_weight) {
-    detail::check_weights(sample_weight->data(), sample_weight->size(), X.rows());
-    w = sample_weight->data();
-  }
-  detail::ThreadPool pool(detail::resolve_thread_count(n_threads));
-  const auto P = detail::make_problem(X, w, pool);
-  detail::Rng rng(seed);
-  return detail::kmeans_plusplus_seeding<T, Arch>(P, n_clusters, rng, pool);
+  return detail::seed_from_rows(X, n_clusters, seed, sample_weight, n_threads,
+                                [&](const detail::Problem<T>& P, detail::Rng& rng, detail::ThreadPool& pool) {
+                                  return detail::kmeans_plusplus_seeding<T, Arch>(P, n_clusters, rng, pool);
+                                });
 }
 
 /// k distinct rows of X drawn at random (with probability proportional to weight).
 template <class T>
 Seeding<T> random_rows(MatrixView<const T> X, std::size_t n_clusters, std::uint64_t seed = 0,
                        const std::vector<T>* sample_weight = nullptr) {
-  if (n_clusters == 0) detail::throw_invalid("n_clusters=0: need at least one cluster");
-  detail::check_data_shape(X, n_clusters);
-  const T* w = nullptr;
-  if (sample_weight) {
-    detail::check_weights(sample_weight->data(), sample_weight->size(), X.rows());
-    w = sample_weight->data();
-  }
-  detail::ThreadPool pool(1);
-  const auto P = detail::make_problem(X, w, pool);
-  detail::Rng rng(seed);
-  return detail::random_seeding(P, n_clusters, rng);
+  return detail::seed_from_rows(X, n_clusters, seed, sample_weight, 1,
+                                [&](const detail::Problem<T>& P, detail::Rng& rng, detail::ThreadPool&) {
+                                  return detail::random_seeding(P, n_clusters, rng);
+                                });
 }
 
 }  // namespace lloyd
