@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,13 @@ N parse_number(const std::string& opt, const std::string& text) {
   return value;
 }
 
+// An Init, Algorithm or Metric by name (the library's names).
+template <class E>
+E parse_choice(const std::string& opt, const std::string& text) {
+  if (const auto v = lloyd::from_string<E>(text)) return *v;
+  throw UsageError("option " + opt + ": '" + text + "' is not one of " + lloyd::choices<E>());
+}
+
 Options parse_args(int argc, char** argv) {
   Options o;
   o.params.n_threads = 0;
@@ -130,26 +138,11 @@ Options parse_args(int argc, char** argv) {
     } else if (a == "--threads") {
       o.params.n_threads = parse_number<int>(a, value());
     } else if (a == "--init") {
-      const std::string v = value();
-      if (v == "kmeans++" || v == "k-means++") o.params.init = lloyd::Init::KMeansPlusPlus;
-      else if (v == "random") o.params.init = lloyd::Init::Random;
-      else if (v == "kmeans-parallel" || v == "kmeans||") o.params.init = lloyd::Init::KMeansParallel;
-      else if (v == "auto") o.params.init = lloyd::Init::Auto;
-      else throw UsageError("option --init: '" + v + "' is not one of kmeans++, random, kmeans-parallel, auto");
+      o.params.init = parse_choice<lloyd::Init>(a, value());
     } else if (a == "--algorithm") {
-      const std::string v = value();
-      if (v == "auto") o.params.algorithm = lloyd::Algorithm::Auto;
-      else if (v == "lloyd") o.params.algorithm = lloyd::Algorithm::Lloyd;
-      else if (v == "hamerly") o.params.algorithm = lloyd::Algorithm::Hamerly;
-      else if (v == "elkan") o.params.algorithm = lloyd::Algorithm::Elkan;
-      else if (v == "yinyang") o.params.algorithm = lloyd::Algorithm::Yinyang;
-      else throw UsageError("option --algorithm: '" + v + "' is not one of auto, lloyd, hamerly, elkan, yinyang");
+      o.params.algorithm = parse_choice<lloyd::Algorithm>(a, value());
     } else if (a == "--metric") {
-      const std::string v = value();
-      if (v == "euclidean") o.params.metric = lloyd::Metric::SquaredEuclidean;
-      else if (v == "cosine") o.params.metric = lloyd::Metric::Cosine;
-      else if (v == "dot") o.params.metric = lloyd::Metric::Dot;
-      else throw UsageError("option --metric: '" + v + "' is not one of euclidean, cosine, dot");
+      o.params.metric = parse_choice<lloyd::Metric>(a, value());
     } else if (a == "--float32") {
       o.precision = 32;
     } else if (a == "--float64") {
@@ -242,19 +235,6 @@ std::string duration(double seconds) {
   return buf;
 }
 
-const char* name_of(lloyd::Algorithm a) {
-  switch (a) {
-    case lloyd::Algorithm::Lloyd: return "lloyd";
-    case lloyd::Algorithm::Hamerly: return "hamerly";
-    case lloyd::Algorithm::Elkan: return "elkan";
-    case lloyd::Algorithm::Yinyang: return "yinyang";
-    default: return "auto";
-  }
-}
-const char* name_of(lloyd::Metric m) {
-  return m == lloyd::Metric::Cosine ? "cosine" : m == lloyd::Metric::Dot ? "dot" : "euclidean";
-}
-
 template <class T>
 int run(const Options& o, const Table& table, double read_seconds) {
   const std::size_t n = table.rows, d = table.cols;
@@ -329,10 +309,10 @@ int run(const Options& o, const Table& table, double read_seconds) {
     if (n <= o.plot_sample) {
       for (std::size_t i = 0; i < n; ++i) rows.push_back(i);
     } else {
-      lloyd::detail::Rng rng(p.seed + 7);
+      std::mt19937_64 rng(p.seed + 7);
       std::vector<std::size_t> all(n);
       for (std::size_t i = 0; i < n; ++i) all[i] = i;
-      for (std::size_t i = 0; i < o.plot_sample; ++i) std::swap(all[i], all[i + rng.below(n - i)]);
+      for (std::size_t i = 0; i < o.plot_sample; ++i) std::swap(all[i], all[i + rng() % (n - i)]);
       rows.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(o.plot_sample));
     }
     std::vector<double> sample(rows.size() * d);
@@ -372,7 +352,7 @@ int run(const Options& o, const Table& table, double read_seconds) {
   js.precision(17);
   js << "{\n  \"input\": \"" << json_escape(o.input) << "\",\n  \"n\": " << n << ",\n  \"d\": " << d << ",\n  \"k\": " << k
      << ",\n  \"dtype\": \"" << (sizeof(T) == 4 ? "float32" : "float64") << "\",\n  \"metric\": \""
-     << name_of(p.metric) << "\",\n  \"algorithm\": \"" << name_of(r.algorithm) << "\",\n  \"inertia\": " << r.inertia
+     << lloyd::to_string(p.metric) << "\",\n  \"algorithm\": \"" << lloyd::to_string(r.algorithm) << "\",\n  \"inertia\": " << r.inertia
      << ",\n  \"iterations\": " << r.n_iter << ",\n  \"converged\": " << (r.converged ? "true" : "false")
      << ",\n  \"distance_evaluations\": " << r.distance_evaluations;
   js.precision(6);
@@ -390,7 +370,7 @@ int run(const Options& o, const Table& table, double read_seconds) {
     std::cout << js.str();
   } else if (!o.quiet) {
     std::printf("%zu rows x %zu features (%s), k = %zu, metric %s, algorithm %s\n", n, d,
-                sizeof(T) == 4 ? "float32" : "float64", k, name_of(p.metric), name_of(r.algorithm));
+                sizeof(T) == 4 ? "float32" : "float64", k, lloyd::to_string(p.metric), lloyd::to_string(r.algorithm));
     std::printf("%s after %d iterations; inertia %.10g\n", r.converged ? "converged" : "stopped", r.n_iter, r.inertia);
     std::printf("time: read %s, fit %s, write %s%s\n", duration(read_seconds).c_str(), duration(fit_seconds).c_str(),
                 duration(write_seconds).c_str(), plot_seconds > 0 ? (", plot " + duration(plot_seconds)).c_str() : "");

@@ -24,8 +24,11 @@ namespace lloyd {
 /// result is reproducible on its own. Small problems run in parallel, one per thread;
 /// large ones one after another, each on all threads (the results are the same either
 /// way). Bad input in problem b throws std::invalid_argument naming b.
-template <class T, class Arch = detail::default_arch>
-std::vector<Result<T>> fit_batch(MatrixView<const T> stacked, std::size_t batch_count, const Params& p) {
+template <class Given = detail::deduced, class Arch = detail::default_arch, class M,
+          std::enable_if_t<detail::is_matrix<M>::value, int> = 0, class S = detail::scalar_for_t<Given, M>>
+std::vector<Result<S>> fit_batch(const M& stacked_rows, std::size_t batch_count, const Params& p) {
+  using T = S;
+  const MatrixView<const T> stacked(stacked_rows);
   if (batch_count == 0) detail::throw_invalid("batch_count=0: need at least one problem");
   if (stacked.rows() % batch_count != 0)
     detail::throw_invalid("stacked has ", stacked.rows(), " rows, not a multiple of batch_count=", batch_count);

@@ -15,41 +15,18 @@
 
 #include "detail/assign.hpp"
 #include "detail/checks.hpp"
-#include "detail/chunks.hpp"
 #include "detail/config.hpp"
 #include "detail/distance.hpp"
-#include "detail/lloyd.hpp"
-#include "detail/run.hpp"
 #include "detail/parallel.hpp"
-#include "detail/problem.hpp"
-#include "detail/random.hpp"
+#include "detail/partitions.hpp"
+#include "detail/pipeline.hpp"
+#include "detail/working_rows.hpp"
 #include "init.hpp"
 #include "matrix.hpp"
 #include "params.hpp"
+#include "result.hpp"
 
 namespace lloyd {
-
-/// What fit() found.
-template <class T>
-struct Result {
-  Matrix<T> centroids;               ///< k x d cluster centres
-  std::vector<std::int32_t> labels;  ///< nearest centroid of each row, in [0, k)
-  double inertia = 0;                ///< sum of weight x squared distance to the assigned centroid (double)
-  int n_iter = 0;                    ///< Lloyd iterations run (of the kept run when n_init > 1)
-  bool converged = false;            ///< a stopping rule held before max_iter (see Params)
-  /// Point-centroid distances computed by the iterations and the final relabelling
-  /// (Lloyd: n * k per pass; the bounded algorithms skip most of them).
-  std::size_t distance_evaluations = 0;
-  /// The assignment algorithm that ran (what Algorithm::Auto resolved to; Lloyd for k = n).
-  Algorithm algorithm = Algorithm::Lloyd;
-};
-
-/// Thrown by the methods that need a fitted model (predict, transform, score,
-/// centroids) when fit() has not succeeded yet.
-class NotFittedError : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
 
 namespace detail {
 
@@ -65,40 +42,6 @@ struct is_contiguous_range<W, std::void_t<decltype(std::data(std::declval<const 
 template <class W, class T>
 constexpr bool is_weights_v =
     is_contiguous_range<W>::value && !std::is_convertible<const W&, MatrixView<const T>>::value;
-
-// A x 2^e (exact for powers of 2, barring over/underflow, which e is chosen to avoid).
-template <class T>
-Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
-  Matrix<T> out(A.rows(), A.cols());
-  for (std::size_t i = 0; i < A.rows(); ++i)
-    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
-  return out;
-}
-
-// Rows scaled to unit length (computed in double); a zero row throws, naming `name`
-// (with a null name it stays zero: predict on such a row gives label 0).
-template <class T>
-Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
-  Matrix<T> out(A.rows(), A.cols());
-  for (std::size_t i = 0; i < A.rows(); ++i) {
-    // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
-    // overflow or vanish in the squares.
-    double top = 0;
-    for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
-    if (!(top > 0)) {
-      if (!name) continue;
-      throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
-    }
-    double norm2 = 0;
-    for (std::size_t j = 0; j < A.cols(); ++j) {
-      const double v = static_cast<double>(A(i, j)) / top;
-      norm2 += v * v;
-    }
-    const double inv = 1.0 / std::sqrt(norm2);
-    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
-  }
-  return out;
-}
 
 }  // namespace detail
 
@@ -171,7 +114,7 @@ class KMeans {
     Matrix<T> out(n, k);
     detail::ThreadPool pool(threads_for(n * k * d));
     for_working_rows(X, [&](MatrixView<const T> Y, std::size_t first) {
-      const detail::Chunking chunks(Y.rows(), 64, 4096);
+      const detail::Chunking chunks = detail::partition::transform(Y.rows());
       pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
         for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
           for (std::size_t j = 0; j < k; ++j) {
@@ -233,106 +176,20 @@ class KMeans {
   }
 
   Result<T> fit_impl(MatrixView<const T> X, const MatrixView<const T>* initial, const T* weights, std::size_t n_weights) {
-    const Params& p = params_;
-    detail::check_params(p);
-    detail::check_data_shape(X, p.n_clusters);
-    if (weights) detail::check_weights(weights, n_weights, X.rows());
-    if (initial) detail::check_initial_centroids(*initial, p.n_clusters, X.cols());
-
-    const std::size_t n = X.rows(), d = X.cols(), k = p.n_clusters;
-    // Cosine: spherical k-means on unit rows (a normalised copy of X and of the start).
-    Matrix<T> unit_rows, unit_start;
-    MatrixView<const T> unit_start_view;
-    if (p.metric == Metric::Cosine) {
-      detail::check_finite(X, "X");
-      unit_rows = detail::normalized_rows<T>(X, "X");
-      X = unit_rows;
-      if (initial) {
-        unit_start = detail::normalized_rows<T>(*initial, "initial_centroids");
-        unit_start_view = unit_start;
-        initial = &unit_start_view;
-      }
-    }
-    const detail::Stopwatch clock;
-    detail::ThreadPool& pool = fit_pool_.get(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
-    detail::Problem<T> P = detail::make_problem(X, weights, pool);
-    // Magnitudes whose squares would overflow (or sink into subnormals): fit on a copy
-    // scaled by a power of 2. That is exact, so the labels are those of exact arithmetic;
-    // centroids and inertia are scaled back exactly at the end.
-    const int scale = detail::safe_scale_exponent(P, X, pool);
-    Matrix<T> scaled_rows, scaled_start;
-    MatrixView<const T> scaled_start_view;
-    if (scale != 0) {
-      scaled_rows = detail::scaled_copy<T>(X, scale);
-      X = scaled_rows;
-      if (initial) {
-        scaled_start = detail::scaled_copy<T>(*initial, scale);
-        scaled_start_view = scaled_start;
-        initial = &scaled_start_view;
-      }
-      P = detail::make_problem(X, weights, pool);
-    }
-    P.metric = p.metric;
-
-    detail::RunResult<T> best;
-    std::size_t evaluations = 0;
-    if (k == n) {
-      // Every row is a centroid. Labels still come from the assignment so that
-      // duplicate rows share the lowest index, exactly as predict() would do.
-      Matrix<T> C(X);
-      detail::LloydSteps<T, Arch> steps(P, k, pool);
-      best.labels.assign(n, -1);
-      std::vector<T> dist(n);
-      best.inertia = steps.assign(C, best.labels.data(), dist.data()).inertia;
-      best.centroids = std::move(C);
-      best.n_iter = 0;
-      best.converged = true;
-    } else {
-      const int runs = initial ? 1 : p.n_init;
-      for (int run = 0; run < runs; ++run) {
-        Matrix<T> C0;
-        if (initial) {
-          C0 = Matrix<T>(*initial);
-        } else {
-          detail::Rng rng(p.seed, static_cast<std::uint64_t>(run));
-          Init init = p.init;
-          if (init == Init::Auto) init = (k >= 128 && n >= 16 * k) ? Init::KMeansParallel : Init::KMeansPlusPlus;
-          C0 = init == Init::Random           ? detail::random_seeding(P, k, rng).centroids
-               : init == Init::KMeansParallel ? detail::kmeans_parallel_seeding<T, Arch>(P, k, rng, pool).centroids
-                                              : detail::kmeans_plusplus_seeding<T, Arch>(P, k, rng, pool).centroids;
-        }
-        if (p.verbose) std::fprintf(stderr, "Initialization complete (run %d of %d, %.3f s)\n", run + 1, runs, clock.seconds());
-        auto r = detail::run_kmeans<T, Arch>(P, std::move(C0), p, pool, run, clock);
-        evaluations += r.evaluations;
-        if (run == 0 || r.inertia < best.inertia) best = std::move(r);
-      }
-    }
-
-    // Cosine: the loss summed was |x - c|^2 of unit vectors = 2 (1 - cos).
-    if (p.metric == Metric::Cosine) best.inertia /= 2;
-    kernel_ = detail::AssignKernel<T, Arch>(d, P.mean.data(), p.metric == Metric::Dot);
-    kernel_.set_centroids(best.centroids);
-    work_centroids_ = best.centroids;
-    scale_ = scale;
-    if (scale != 0) {
-      best.centroids = detail::scaled_copy<T>(best.centroids, -scale);
-      best.inertia = std::ldexp(best.inertia, -2 * scale);
-    }
-    centroids_ = best.centroids;
-    metric_ = p.metric;
-    inertia_ = best.inertia;
-    n_iter_ = best.n_iter;
+    detail::LocalExchange<T> local;
+    detail::FitOutcome<T> fit = detail::fit_pipeline<T, Arch>(
+        local, X, params_, initial, weights, n_weights,
+        [this](std::size_t threads) -> detail::ThreadPool& { return fit_pool_.get(threads); });
+    kernel_ = detail::AssignKernel<T, Arch>(X.cols(), fit.mean.data(), params_.metric == Metric::Dot);
+    kernel_.set_centroids(fit.work_centroids);
+    work_centroids_ = std::move(fit.work_centroids);
+    scale_ = fit.scale;
+    centroids_ = fit.result.centroids;
+    metric_ = params_.metric;
+    inertia_ = fit.result.inertia;
+    n_iter_ = fit.result.n_iter;
     fitted_ = true;
-
-    Result<T> result;
-    result.centroids = std::move(best.centroids);
-    result.labels = std::move(best.labels);
-    result.inertia = best.inertia;
-    result.n_iter = best.n_iter;
-    result.converged = best.converged;
-    result.distance_evaluations = evaluations;
-    result.algorithm = best.algorithm;
-    return result;
+    return std::move(fit.result);
   }
 
   // Calls f(view, first_row) on blocks of X brought into the fit's working units as
@@ -378,7 +235,7 @@ class KMeans {
     if (n == 0) return;
     detail::ThreadPool pool(threads_for(n * centroids_.rows() * d));
     for_working_rows(X, [&](MatrixView<const T> Y, std::size_t first) {
-      const detail::Chunking chunks(Y.rows(), 256, 4096);
+      const detail::Chunking chunks = detail::partition::prediction(Y.rows());
       pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
         auto ws = kernel_.make_workspace();
         const std::size_t b = chunks.begin(c), e = chunks.end(c);

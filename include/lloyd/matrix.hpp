@@ -204,4 +204,44 @@ class Matrix {
   detail::aligned_vector<T> storage_;
 };
 
+namespace detail {
+
+/// What deduces the scalar type of a matrix argument: Matrix<T>, MatrixView<T> and
+/// MatrixView<const T> all give T, so that every entry point accepts any of them in any
+/// combination (fit(X) with a Matrix, fit(view, Matrix) ...).
+template <class M>
+struct matrix_scalar {};
+template <class T>
+struct matrix_scalar<Matrix<T>> {
+  using type = T;
+};
+template <class T>
+struct matrix_scalar<MatrixView<T>> {
+  using type = std::remove_const_t<T>;
+};
+template <class M>
+using matrix_scalar_t = typename matrix_scalar<std::remove_cv_t<std::remove_reference_t<M>>>::type;
+
+template <class M, class = void>
+struct is_matrix : std::false_type {};
+template <class M>
+struct is_matrix<M, std::void_t<matrix_scalar_t<M>>> : std::true_type {};
+
+/// U, in a context that takes no part in template argument deduction.
+template <class U>
+struct non_deduced {
+  using type = U;
+};
+template <class U>
+using non_deduced_t = typename non_deduced<U>::type;
+
+/// Marks a scalar type left for deduction from the matrix arguments (fit(X, p)), so
+/// that fit<float>(X, p) still works.
+struct deduced {};
+
+/// T when given, else the scalar of M.
+template <class T, class M>
+using scalar_for_t = std::conditional_t<std::is_same<T, deduced>::value, matrix_scalar_t<M>, T>;
+
+}  // namespace detail
 }  // namespace lloyd

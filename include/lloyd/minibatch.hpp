@@ -111,7 +111,7 @@ class MiniBatchKMeans {
     std::vector<std::int32_t> labels(X.rows());
     if (X.rows() == 0) return labels;
     detail::ThreadPool pool(X.rows() * k_work() < (std::size_t(1) << 22) ? 1 : detail::resolve_thread_count(params_.n_threads));
-    const detail::Chunking chunks(X.rows(), 256, 4096);
+    const detail::Chunking chunks = detail::partition::prediction(X.rows());
     pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
       auto ws = kernel_.make_workspace();
       kernel_.assign(X, chunks.begin(c), chunks.end(c), labels.data() + chunks.begin(c), ws);
@@ -201,7 +201,8 @@ class MiniBatchKMeans {
       }
       const detail::Problem<T> S = detail::make_problem<T>(sample, P.weights ? sw.data() : nullptr, pool);
       detail::Rng seed_rng(rng.next());
-      Matrix<T> C = params_.init == Init::Random ? detail::random_seeding(S, k, seed_rng).centroids
+      detail::LocalExchange<T> local;
+      Matrix<T> C = params_.init == Init::Random ? detail::random_seeding(local, S, k, seed_rng).centroids
                                                  : detail::kmeans_plusplus_seeding<T, Arch>(S, k, seed_rng, pool).centroids;
       detail::AssignKernel<T, Arch> kernel(P.d, S.mean.data());
       kernel.set_centroids(C);
@@ -361,7 +362,7 @@ class MiniBatchKMeans {
     Result<T> r;
     r.centroids = centroids_;
     r.labels.resize(n);
-    const detail::Chunking chunks(n, 256, 4096);
+    const detail::Chunking chunks = detail::partition::prediction(n);
     std::vector<T> dist(n);
     workspaces_.resize(pool.size());
     pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t worker) {

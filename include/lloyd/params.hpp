@@ -4,6 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -33,6 +36,72 @@ enum class Metric {
   Cosine,            ///< spherical k-means: rows and centroids L2-normalised, max cosine similarity
   Dot,               ///< max inner product x.c (centroids are plain means, as flash-kmeans does)
 };
+
+namespace detail {
+
+/// One name of an enum value (the first name of a value is its canonical one).
+template <class E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+// The names of each enum, the one table from which to_string, from_string and the
+// lists of choices in messages are made.
+inline constexpr EnumName<Init> init_names[] = {{Init::KMeansPlusPlus, "kmeans++"},
+                                                {Init::KMeansPlusPlus, "k-means++"},
+                                                {Init::Random, "random"},
+                                                {Init::KMeansParallel, "kmeans-parallel"},
+                                                {Init::KMeansParallel, "kmeans||"},
+                                                {Init::Auto, "auto"}};
+inline constexpr EnumName<Algorithm> algorithm_names[] = {{Algorithm::Auto, "auto"},       {Algorithm::Lloyd, "lloyd"},
+                                                          {Algorithm::Hamerly, "hamerly"}, {Algorithm::Elkan, "elkan"},
+                                                          {Algorithm::Yinyang, "yinyang"}};
+inline constexpr EnumName<Metric> metric_names[] = {
+    {Metric::SquaredEuclidean, "euclidean"}, {Metric::Cosine, "cosine"}, {Metric::Dot, "dot"}};
+
+template <class E>
+struct EnumTable;
+template <>
+struct EnumTable<Init> {
+  static constexpr const auto& names = init_names;
+};
+template <>
+struct EnumTable<Algorithm> {
+  static constexpr const auto& names = algorithm_names;
+};
+template <>
+struct EnumTable<Metric> {
+  static constexpr const auto& names = metric_names;
+};
+
+}  // namespace detail
+
+/// The canonical name of an Init, Algorithm or Metric value ("kmeans++", "hamerly",
+/// "cosine" ...), as the command-line tool spells it; "?" for a value out of range.
+template <class E, class = decltype(detail::EnumTable<E>::names)>
+constexpr const char* to_string(E value) noexcept {
+  for (const auto& n : detail::EnumTable<E>::names)
+    if (n.value == value) return n.name;
+  return "?";
+}
+
+/// The value of E (Init, Algorithm or Metric) named `name` (canonical names and aliases
+/// such as "k-means++"), or nothing.
+template <class E>
+std::optional<E> from_string(std::string_view name) noexcept {
+  for (const auto& n : detail::EnumTable<E>::names)
+    if (name == n.name) return n.value;
+  return std::nullopt;
+}
+
+/// The canonical names of E's values, comma-separated (for messages).
+template <class E>
+std::string choices() {
+  std::string out;
+  for (const auto& n : detail::EnumTable<E>::names)
+    if (to_string(n.value) == std::string_view(n.name)) out += (out.empty() ? "" : ", ") + std::string(n.name);
+  return out;
+}
 
 /// What one Lloyd iteration did; passed to Params::on_iteration.
 struct IterationStats {

@@ -19,21 +19,11 @@
 #include <vector>
 
 #include "../matrix.hpp"
+#include "assigner.hpp"
 #include "parallel.hpp"
 
 namespace lloyd {
 namespace detail {
-
-/// What an assignment pass reports.
-struct Assignment {
-  double inertia = 0;            ///< sum of weight x squared distance to the assigned centroid (NaN if skipped)
-  std::size_t n_changed = 0;     ///< rows whose label changed
-  bool distances_valid = false;  ///< whether dist[] now holds every row's exact distance
-  /// Clusters that gained or lost rows (1 = changed), or null: any may have.
-  const std::vector<char>* dirty = nullptr;
-  /// Point-centroid distances evaluated (a full pass: n * k).
-  std::size_t evaluations = 0;
-};
 
 /// Outward-rounded bound arithmetic for one relative canonical error g.
 class BoundMath {

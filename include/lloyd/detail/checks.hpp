@@ -15,12 +15,23 @@
 namespace lloyd {
 namespace detail {
 
+/// lloyd's std::invalid_argument: what() is "lloyd: " + reason(); the reason alone is
+/// kept for front-ends that prefix their own context (mpi::fit names the rank).
+class InvalidArgument : public std::invalid_argument {
+ public:
+  explicit InvalidArgument(const std::string& reason)
+      : std::invalid_argument("lloyd: " + reason), reason_(reason) {}
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
 template <class... Args>
 [[noreturn]] inline void throw_invalid(const Args&... parts) {
   std::ostringstream os;
-  os << "lloyd: ";
   (os << ... << parts);
-  throw std::invalid_argument(os.str());
+  throw InvalidArgument(os.str());
 }
 
 /// Checks the Params fields that do not depend on the data.

@@ -21,7 +21,7 @@
 #include "../matrix.hpp"
 #include "assign.hpp"
 #include "bounds.hpp"
-#include "chunks.hpp"
+#include "partitions.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
 #include "problem.hpp"
@@ -44,7 +44,7 @@ class Elkan {
         k_(k),
         pool_(pool),
         kernel_(P.d, P.mean.data()),
-        tasks_(P.n, 512, 4096),
+        tasks_(partition::bounded_tasks(P.n)),
         upper_(P.n),
         lower_(P.n * k),
         workspaces_(pool.size()),

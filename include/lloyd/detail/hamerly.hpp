@@ -22,7 +22,7 @@
 #include "../matrix.hpp"
 #include "assign.hpp"
 #include "bounds.hpp"
-#include "chunks.hpp"
+#include "partitions.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
 #include "problem.hpp"
@@ -40,7 +40,7 @@ class Hamerly {
         k_(k),
         pool_(pool),
         kernel_(P.d, P.mean.data()),
-        tasks_(P.n, 1024, 4096),
+        tasks_(partition::hamerly_tasks(P.n)),
         upper_(P.n),
         lower_(P.n),
         workspaces_(pool.size()),
@@ -49,7 +49,7 @@ class Hamerly {
     task_evals_.resize(tasks_.count());
   }
 
-  /// Labels of all rows for centroids C (see LloydSteps::assign for the contract).
+  /// Labels of all rows for centroids C (assigner.hpp).
   Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool /*for_update*/, bool with_distances) {
     kernel_.set_centroids(C);
     math_ = BoundMath(kernel_.relative_error());

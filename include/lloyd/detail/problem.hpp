@@ -1,13 +1,14 @@
 // lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
 #pragma once
 
-// The data of one fit, validated once, with the per-feature statistics that the
-// iterations need: the mean (the kernel's centring shift) and the mean variance
-// (scikit-learn's scale for tol).
+// The data of one fit (this process's rows of it), validated once, with the
+// per-feature statistics of all the rows that the iterations need: the mean (the
+// kernel's centring shift) and the mean variance (scikit-learn's scale for tol).
 
 #include <cmath>
 #include <limits>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -15,46 +16,42 @@
 #include "../params.hpp"
 #include "checks.hpp"
 #include "config.hpp"
-#include "chunks.hpp"
+#include "exchange.hpp"
 #include "parallel.hpp"
+#include "partitions.hpp"
 
 namespace lloyd {
 namespace detail {
 
 template <class T>
 struct Problem {
-  MatrixView<const T> X;
+  MatrixView<const T> X;        ///< this process's rows
   const T* weights = nullptr;  ///< one per row, or null for unit weights
   std::size_t n = 0;
   std::size_t d = 0;
+  std::size_t total_rows = 0;   ///< rows of all processes (n for a single process)
+  std::uint64_t first_row = 0;  ///< global index of X's first row (0 for a single process)
   std::vector<T> mean;          ///< per-feature mean of X (unweighted)
   double mean_variance = 0;     ///< mean over features of the (unweighted, population) variance
-  double total_weight = 0;
-  /// An upper bound of max |X(i, j)| (from the column sums; +inf when they overflowed).
+  double total_weight = 0;      ///< of all rows
+  /// An upper bound of max |X(i, j)| over all rows (from the column sums; +inf when
+  /// they overflowed), and max |x0(j)| of the row the sums were taken from.
   double abs_bound = 0;
+  double origin_abs = 0;
   /// Dot: nearest = largest x.c; Cosine: X holds unit rows and centroids are re-normalised.
   Metric metric = Metric::SquaredEuclidean;
 
   T weight(std::size_t i) const noexcept { return weights ? weights[i] : T(1); }
 };
 
-/// Column statistics of X in one pass, chunked so the sums are the same for any thread
-/// count. Sums are taken of x - x0 (x0 = the first row, which lies among the data), so
-/// mean = x0 + S1 / n and variance = (S2 - S1^2 / n) / n lose no digits to data that sit
-/// far from the origin. Throws naming the first NaN/Inf of X.
+/// Sums of x - origin and of its squares per column (2 d values: S1 then S2) over all
+/// processes' rows.
 template <class T>
-Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool) {
-  Problem<T> P;
-  P.X = X;
-  P.weights = weights;
-  P.n = X.rows();
-  P.d = X.cols();
-  const std::size_t n = P.n, d = P.d;
-  const Chunking chunks(n, 2048, 64);
+std::vector<double> column_moments(MatrixView<const T> X, const std::vector<double>& origin, ThreadPool& pool,
+                                   Exchange<T>& ex) {
+  const std::size_t d = origin.size();
+  const Chunking chunks = partition::column_statistics(X.rows());
   std::vector<double> partial(chunks.count() * 2 * d, 0.0);
-  std::vector<double> origin(d);
-  for (std::size_t j = 0; j < d; ++j) origin[j] = static_cast<double>(X(0, j));
-
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
     double* LLOYD_RESTRICT s1 = partial.data() + c * 2 * d;
     double* LLOYD_RESTRICT s2 = s1 + d;
@@ -68,42 +65,77 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
       }
     }
   });
+  std::vector<double> moments(2 * d, 0.0);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t c = 0; c < chunks.count(); ++c) {
+      moments[j] += partial[c * 2 * d + j];
+      moments[d + j] += partial[c * 2 * d + d + j];
+    }
+  ex.sum_in_place(moments.data(), moments.size());
+  return moments;
+}
+
+/// Column statistics of all rows in one pass, chunked (partition::column_statistics)
+/// so the sums are the same for any thread count, then summed over the processes. Sums
+/// are taken of x - x0 (x0 = the first of all rows, which lies among the data), so
+/// mean = x0 + S1 / n and variance = (S2 - S1^2 / n) / n lose no digits to data that sit
+/// far from the origin. Throws naming the first NaN/Inf of X.
+template <class T>
+Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool, Exchange<T>& ex,
+                        const InputShape& shape) {
+  Problem<T> P;
+  P.X = X;
+  P.weights = weights;
+  P.n = X.rows();
+  P.d = shape.cols;
+  P.total_rows = shape.total_rows;
+  P.first_row = shape.first_row;
+  const std::size_t n = P.n, d = P.d;
+  std::vector<double> origin(d);
+  {
+    std::vector<T> mine;
+    if (n > 0) mine.assign(X.row(0), X.row(0) + d);
+    const std::vector<T> firsts = gather(ex, mine);
+    for (std::size_t j = 0; j < d; ++j) origin[j] = static_cast<double>(firsts[j]);
+  }
+  const std::vector<double> moments = column_moments(X, origin, pool, ex);
   std::vector<double> mean(d);
   double var_sum = 0;
   bool finite = true;
-  const double nd = static_cast<double>(n);
+  const double nd = static_cast<double>(P.total_rows);
   for (std::size_t j = 0; j < d; ++j) {
-    double s1 = 0, s2 = 0;
-    for (std::size_t c = 0; c < chunks.count(); ++c) {
-      s1 += partial[c * 2 * d + j];
-      s2 += partial[c * 2 * d + d + j];
-    }
+    const double s1 = moments[j], s2 = moments[d + j];
     mean[j] = origin[j] + s1 / nd;
     var_sum += std::max(0.0, (s2 - s1 * (s1 / nd)) / nd);
     // Every |x - x0| is at most sqrt(sum of (x - x0)^2).
     P.abs_bound = std::max(P.abs_bound, std::abs(origin[j]) + std::sqrt(s2));
+    P.origin_abs = std::max(P.origin_abs, std::abs(origin[j]));
     finite = finite && std::isfinite(mean[j]) && std::isfinite(s2);
   }
   // A NaN or Inf anywhere makes its column's sums non-finite; only then look for it.
   // (Finite values beyond ~1e154 overflow the squares too: then nothing is found.)
   if (!finite) {
-    check_finite(X, "X");
+    ex.checked([&] { check_finite(X, ex.rows_name()); });
     for (auto& m : mean)
       if (!std::isfinite(m)) m = 0;
   }
   P.mean_variance = var_sum / static_cast<double>(d);
-
   P.mean.resize(d);
   for (std::size_t j = 0; j < d; ++j) P.mean[j] = static_cast<T>(mean[j]);
-
+  double tw = static_cast<double>(n);
   if (weights) {
-    double tw = 0;
+    tw = 0;
     for (std::size_t i = 0; i < n; ++i) tw += static_cast<double>(weights[i]);
-    P.total_weight = tw;
-  } else {
-    P.total_weight = static_cast<double>(n);
   }
+  P.total_weight = ex.sum(tw);
   return P;
+}
+
+/// make_problem for the rows of a single process.
+template <class T>
+Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool) {
+  LocalExchange<T> local;
+  return make_problem(X, weights, pool, local, InputShape{X.rows(), X.cols(), 0});
 }
 
 /// The safe range of max |x| for d features: about [2^(min_exponent / 2 + 16),
@@ -128,36 +160,32 @@ int scale_exponent_for(double max_abs, std::size_t d) {
 
 /// The power of 2 the data must be scaled by (X * 2^e) for squared distances and
 /// products to stay within T's normal range, or 0 when they already do (see
-/// safe_magnitudes). Uses P's bound, and an exact pass over X only when that bound
-/// leaves the range.
+/// safe_magnitudes), from the largest |x| of all processes' rows. Uses P's bound, and an
+/// exact pass over X only when that bound leaves the range.
 template <class T>
-int safe_scale_exponent(const Problem<T>& P, MatrixView<const T> X, ThreadPool& pool) {
+int safe_scale_exponent(const Problem<T>& P, ThreadPool& pool, Exchange<T>& ex) {
   const auto [lo, hi] = safe_magnitudes<T>(P.d);
-  const double origin_abs = [&] {
-    double m = 0;
-    for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(X(0, j))));
-    return m;
-  }();
   // max |x| >= abs_bound / (1 + 2 sqrt(n)), and >= every value of the first row.
-  if (P.abs_bound <= hi && std::max(origin_abs, P.abs_bound / (1 + 2 * std::sqrt(double(P.n)))) >= lo) return 0;
-  const Chunking chunks(P.n, 4096, 256);
+  const double rows = static_cast<double>(P.total_rows);
+  if (P.abs_bound <= hi && std::max(P.origin_abs, P.abs_bound / (1 + 2 * std::sqrt(rows))) >= lo) return 0;
+  const Chunking chunks = partition::max_abs_scan(P.n);
   std::vector<double> part(chunks.count(), 0.0);
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
     double m = 0;
     for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
-      for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(X(i, j))));
+      for (std::size_t j = 0; j < P.d; ++j) m = std::max(m, std::abs(static_cast<double>(P.X(i, j))));
     part[c] = m;
   });
   double max_abs = 0;
   for (double v : part) max_abs = std::max(max_abs, v);
-  return scale_exponent_for<T>(max_abs, P.d);
+  return scale_exponent_for<T>(ex.max(max_abs), P.d);
 }
 
 /// Sum of weight x dist over the rows, in double, over a partition of the rows that
 /// depends on n alone: every assigner reports the same inertia for the same distances.
 template <class T>
 double weighted_sum(const Problem<T>& P, const T* dist, ThreadPool& pool) {
-  const Chunking chunks(P.n, 8192, 256);
+  const Chunking chunks = partition::inertia(P.n);
   std::vector<double> part(chunks.count());
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
     double s = 0;

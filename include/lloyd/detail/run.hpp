@@ -9,10 +9,10 @@
 #include "../params.hpp"
 #include "elkan.hpp"
 #include "hamerly.hpp"
-#include "lloyd.hpp"
-#include "yinyang.hpp"
+#include "iterate.hpp"
 #include "parallel.hpp"
 #include "problem.hpp"
+#include "yinyang.hpp"
 
 namespace lloyd {
 namespace detail {
@@ -45,38 +45,37 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   return a;
 }
 
-/// Iterations of one seeded run from `centroids`, with the algorithm Params ask for.
-/// A distributed fit passes its Agreement and the number of rows of all processes
-/// (the algorithm is chosen from that, the same on every process).
+/// Iterations of one seeded run from `centroids`, with the algorithm Params ask for
+/// (chosen from the rows of all processes, P.total_rows: the same everywhere).
 template <class T, class Arch = default_arch>
 RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& p, ThreadPool& pool, int run,
-                        const Stopwatch& clock, Agreement<T>* agree = nullptr, std::size_t total_rows = 0) {
+                        const Stopwatch& clock, Exchange<T>& ex) {
   const std::size_t k = centroids.rows();
   LloydSteps<T, Arch> steps(P, k, pool);
   // Bounds need a metric: Metric::Dot always runs Lloyd.
-  const std::size_t n_rule = agree ? total_rows : P.n;
-  const Algorithm algorithm = P.metric == Metric::Dot ? Algorithm::Lloyd
-                                                       : resolve_algorithm<T>(p.algorithm, n_rule, k, P.d, p.max_memory_bytes);
+  const Algorithm algorithm = P.metric == Metric::Dot
+                                  ? Algorithm::Lloyd
+                                  : resolve_algorithm<T>(p.algorithm, P.total_rows, k, P.d, p.max_memory_bytes);
   RunResult<T> r;
   switch (algorithm) {
     case Algorithm::Hamerly: {
       Hamerly<T, Arch> assigner(P, k, pool);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, agree);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     case Algorithm::Elkan: {
       Elkan<T, Arch> assigner(P, k, pool);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, agree);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     case Algorithm::Yinyang: {
       Yinyang<T, Arch> assigner(P, k, pool);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, agree);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     default: {
       LloydAssigner<T, Arch> assigner{steps};
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, agree);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
   }

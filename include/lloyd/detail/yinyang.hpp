@@ -23,7 +23,7 @@
 #include "../matrix.hpp"
 #include "assign.hpp"
 #include "bounds.hpp"
-#include "chunks.hpp"
+#include "partitions.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
 #include "problem.hpp"
@@ -52,7 +52,7 @@ class Yinyang {
         t_(group_count(k)),
         pool_(pool),
         kernel_(P.d, P.mean.data()),
-        tasks_(P.n, 512, 4096),
+        tasks_(partition::bounded_tasks(P.n)),
         upper_(P.n),
         lower_(P.n * group_count(k)),
         workspaces_(pool.size()),

@@ -1,0 +1,95 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// The working units of a fit: Metric::Cosine clusters unit rows, and data whose squares
+// would overflow (or sink into subnormals) are scaled by a power of 2 (problem.hpp,
+// safe_scale_exponent). Both the fit and predict() bring rows into these units.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <utility>
+
+#include "../matrix.hpp"
+#include "checks.hpp"
+
+namespace lloyd {
+namespace detail {
+
+/// A x 2^e (exact for powers of 2, barring over/underflow, which e is chosen to avoid).
+template <class T>
+Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
+  Matrix<T> out(A.rows(), A.cols());
+  for (std::size_t i = 0; i < A.rows(); ++i)
+    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
+  return out;
+}
+
+/// Rows scaled to unit length (computed in double); a zero row throws, naming `name`
+/// (with a null name it stays zero: predict on such a row gives label 0).
+template <class T>
+Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
+  Matrix<T> out(A.rows(), A.cols());
+  for (std::size_t i = 0; i < A.rows(); ++i) {
+    // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
+    // overflow or vanish in the squares.
+    double top = 0;
+    for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
+    if (!(top > 0)) {
+      if (!name) continue;
+      throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+    }
+    double norm2 = 0;
+    for (std::size_t j = 0; j < A.cols(); ++j) {
+      const double v = static_cast<double>(A(i, j)) / top;
+      norm2 += v * v;
+    }
+    const double inv = 1.0 / std::sqrt(norm2);
+    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
+  }
+  return out;
+}
+
+/// The rows of a fit and its starting centroids (optional) in the working units: the
+/// caller's memory until a transformation needs a copy.
+template <class T>
+class WorkingRows {
+ public:
+  WorkingRows(MatrixView<const T> X, const MatrixView<const T>* initial) : X_(X), has_initial_(initial != nullptr) {
+    if (initial) initial_ = *initial;
+  }
+  MatrixView<const T> rows() const noexcept { return X_; }
+  const MatrixView<const T>* initial() const noexcept { return has_initial_ ? &initial_ : nullptr; }
+
+  /// Unit rows (Metric::Cosine); `name` names the rows in the error for a zero row.
+  void normalize(const char* name) {
+    Matrix<T> rows = normalized_rows<T>(X_, name);  // (rows first: their error comes first)
+    set(std::move(rows), has_initial_ ? normalized_rows<T>(initial_, "initial_centroids") : Matrix<T>());
+  }
+  /// Everything times 2^e.
+  void scale(int e) {
+    Matrix<T> rows = scaled_copy<T>(X_, e);
+    set(std::move(rows), has_initial_ ? scaled_copy<T>(initial_, e) : Matrix<T>());
+  }
+
+ private:
+  void set(Matrix<T> rows, Matrix<T> start) {
+    // An empty block of rows (a process without rows) keeps its column count.
+    if (rows.rows() > 0) {
+      rows_ = std::move(rows);
+      X_ = rows_;
+    }
+    if (has_initial_) {
+      start_ = std::move(start);
+      initial_ = start_;
+    }
+  }
+
+  MatrixView<const T> X_;
+  MatrixView<const T> initial_;
+  bool has_initial_;
+  Matrix<T> rows_, start_;
+};
+
+}  // namespace detail
+}  // namespace lloyd
