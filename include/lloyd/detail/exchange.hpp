@@ -119,6 +119,7 @@ class LocalExchange final : public Exchange<T> {
   void sum_in_place(double*, std::size_t) override {}
   const ClusterTotals& totals(const ClusterTotals& local, ClusterTotals&) override { return local; }
   std::vector<unsigned char> gather(const void* bytes, std::size_t size) override {
+    if (size == 0) return {};  // (bytes may be null then)
     const auto* b = static_cast<const unsigned char*>(bytes);
     return std::vector<unsigned char>(b, b + size);
   }
