@@ -24,7 +24,8 @@
 //     The centroids went from C_old to C_new in an update. `relocated`: rows were moved
 //     into empty clusters, so labels changed outside assign(): bounds must be rebuilt.
 //
-// A new bounded algorithm implements these two; bounded.hpp holds what Hamerly, Elkan
+// A new bounded algorithm derives from BoundedAssigner (bounded.hpp), which implements
+// these two and holds what Hamerly, Elkan
 // and Yinyang share (full pass, label bookkeeping, batches of rows whose bounds failed),
 // so that only its bound logic is new.
 

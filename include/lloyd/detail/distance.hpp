@@ -48,22 +48,27 @@ LLOYD_ALWAYS_INLINE simd<T, Arch> load_tail(const T* p, std::size_t n) noexcept 
   }
 }
 
-/// Canonical sum_j (a[j] - b[j])^2 over j < d; unaligned pointers are fine.
-template <class Arch = default_arch, class T>
-inline T squared_distance(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
+// The canonical arithmetic of a sum over j < d of term(a[j], b[j]): W lanes, lane q
+// accumulating j = q, q + W, ... with fused multiply-adds, the zero-padded tail last, then
+// reduce_add. squared_distance and dot_product are its two instances.
+template <class Arch, class T, class Step>
+inline T canonical_sum(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d, Step step) noexcept {
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   V acc(T(0));
   std::size_t j = 0;
-  for (; j + W <= d; j += W) {
-    const V diff = V::load_unaligned(a + j) - V::load_unaligned(b + j);
-    acc = xsimd::fma(diff, diff, acc);
-  }
-  if (j < d) {
-    const V diff = load_tail<Arch>(a + j, d - j) - load_tail<Arch>(b + j, d - j);
-    acc = xsimd::fma(diff, diff, acc);
-  }
+  for (; j + W <= d; j += W) acc = step(V::load_unaligned(a + j), V::load_unaligned(b + j), acc);
+  if (j < d) acc = step(load_tail<Arch>(a + j, d - j), load_tail<Arch>(b + j, d - j), acc);
   return reduce_add(acc);
+}
+
+/// Canonical sum_j (a[j] - b[j])^2 over j < d; unaligned pointers are fine.
+template <class Arch = default_arch, class T>
+inline T squared_distance(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
+  return canonical_sum<Arch>(a, b, d, [](auto x, auto y, auto acc) {
+    const auto diff = x - y;
+    return xsimd::fma(diff, diff, acc);
+  });
 }
 
 /// Canonical squared distances from x to G rows at once (x is loaded once per step).
@@ -130,13 +135,7 @@ inline void squared_distances_block(const T* const* xs, const T* const* ys, std:
 /// Canonical sum_j a[j] * b[j] (same arithmetic scheme as squared_distance).
 template <class Arch = default_arch, class T>
 inline T dot_product(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
-  using V = simd<T, Arch>;
-  constexpr std::size_t W = V::size;
-  V acc(T(0));
-  std::size_t j = 0;
-  for (; j + W <= d; j += W) acc = xsimd::fma(V::load_unaligned(a + j), V::load_unaligned(b + j), acc);
-  if (j < d) acc = xsimd::fma(load_tail<Arch>(a + j, d - j), load_tail<Arch>(b + j, d - j), acc);
-  return reduce_add(acc);
+  return canonical_sum<Arch>(a, b, d, [](auto x, auto y, auto acc) { return xsimd::fma(x, y, acc); });
 }
 
 /// sum_j a[j]^2 over j < d (not canonical: two accumulators).

@@ -20,20 +20,16 @@
 #include <limits>
 #include <vector>
 
-#include "../matrix.hpp"
-#include "assign.hpp"
-#include "bounds.hpp"
-#include "partitions.hpp"
-#include "distance.hpp"
-#include "parallel.hpp"
-#include "problem.hpp"
+#include "bounded.hpp"  // and through it the kernel, the bound arithmetic, the partitions
 
 namespace lloyd {
 namespace detail {
 
 template <class T, class Arch = default_arch>
-class Yinyang {
-  using Kernel = AssignKernel<T, Arch>;
+class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
+  using Base = BoundedAssigner<Yinyang<T, Arch>, T, Arch>;
+  friend Base;
+  using typename Base::Tally;
 
  public:
   /// Groups for k centroids: about k / 10, at least 1, at most 256.
@@ -47,80 +43,36 @@ class Yinyang {
   }
 
   Yinyang(const Problem<T>& P, std::size_t k, ThreadPool& pool)
-      : P_(P),
-        k_(k),
+      : Base(P, k, pool, partition::bounded_tasks(P.n)),
         t_(group_count(k)),
-        pool_(pool),
-        kernel_(P.d, P.mean.data()),
-        tasks_(partition::bounded_tasks(P.n)),
-        upper_(P.n),
         lower_(P.n * group_count(k)),
-        workspaces_(pool.size()),
-        scratch_(pool.size()) {
-    task_changed_.resize(tasks_.count());
-    task_evals_.resize(tasks_.count());
-  }
-
-  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool /*for_update*/, bool with_distances) {
-    kernel_.set_centroids(C);
-    math_ = BoundMath(kernel_.relative_error());
-    if (group_of_.empty()) make_groups(C);
-    const bool full = !valid_;
-    for (Scratch& sc : scratch_) sc.moves.clear();
-    pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t worker) {
-      if (full)
-        full_pass(C, t, worker, labels, dist);
-      else
-        bounded_pass(C, t, worker, labels, dist, with_distances);
-    });
-    Assignment a;
-    if (!full) {
-      dirty_.assign(k_, 0);
-      for (const Scratch& sc : scratch_)
-        for (std::size_t c : sc.moves) dirty_[c] = 1;
-      a.dirty = &dirty_;
-    }
-    valid_ = true;
-    moved_ = false;
-    for (std::size_t t = 0; t < tasks_.count(); ++t) {
-      a.n_changed += task_changed_[t];
-      evaluations_ += task_evals_[t];
-      a.evaluations += task_evals_[t];
-    }
-    a.distances_valid = with_distances || full;
-    a.inertia = a.distances_valid ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();
-    return a;
-  }
-
-  void centroids_moved(MatrixView<const T> C_old, MatrixView<const T> C_new, bool relocated) {
-    if (relocated) {
-      valid_ = false;
-      moved_ = false;
-      return;
-    }
-    const std::vector<double> p = centroid_shifts(C_old, C_new);
-    if (!moved_) {
-      shift_.assign(k_, 0.0);
-    }
-    for (std::size_t c = 0; c < k_; ++c) shift_[c] += p[c];
-    group_shift_.assign(t_, 0.0);
-    for (std::size_t c = 0; c < k_; ++c) group_shift_[group_of_[c]] = std::max(group_shift_[group_of_[c]], shift_[c]);
-    group_shift_f_.resize(t_);
-    for (std::size_t g = 0; g < t_; ++g) group_shift_f_[g] = shift_as_float(group_shift_[g]);
-    moved_ = true;
-  }
-
-  std::size_t distance_evaluations() const noexcept { return evaluations_; }
+        search_(pool.size()) {}
 
  private:
-  struct Scratch {
-    std::vector<std::size_t> rows;
-    std::vector<std::int32_t> labels;
-    std::vector<double> second;
-    std::vector<T> cand;       // canonical distances of the searched centroids
-    std::vector<char> searched;  // per group
-    std::vector<std::size_t> moves;
+  using Base::k_;
+  using Base::P_;
+  using Base::upper_;
+
+  static constexpr bool rebuild_sets_distances = true;
+
+  // Per worker: canonical distances of the searched centroids, and which groups are.
+  struct Search {
+    std::vector<T> cand;
+    std::vector<char> searched;
   };
+
+  bool prepare(MatrixView<const T> C) {
+    if (group_of_.empty()) make_groups(C);
+    return !this->bounds_valid();
+  }
+
+  void shifts_changed() {
+    const std::vector<double>& shift = this->shifts();
+    group_shift_.assign(t_, 0.0);
+    for (std::size_t c = 0; c < k_; ++c) group_shift_[group_of_[c]] = std::max(group_shift_[group_of_[c]], shift[c]);
+    group_shift_f_.resize(t_);
+    for (std::size_t g = 0; g < t_; ++g) group_shift_f_[g] = shift_as_float(group_shift_[g]);
+  }
 
   // Groups of centroids: a few Lloyd iterations on the centroids themselves, from evenly
   // spaced starting members (deterministic), with canonical distances.
@@ -160,146 +112,94 @@ class Yinyang {
     for (std::size_t c = 0; c < k; ++c) members_[group_of_[c]].push_back(c);
   }
 
-  // Every row against every centroid with the fused kernel: labels, u, and as every
-  // group's bound the row's lower bound on its second-nearest distance (valid for all
-  // groups; the groups' own bounds sharpen as rows get searched).
-  void full_pass(MatrixView<const T> C, std::size_t t, std::size_t worker, std::int32_t* labels, T* dist) {
-    Scratch& sc = scratch_[worker];
-    const std::size_t b = tasks_.begin(t), e = tasks_.end(t), n = e - b, d = P_.d;
-    sc.rows.resize(n);
-    for (std::size_t i = b; i < e; ++i) sc.rows[i - b] = i;
-    sc.labels.resize(n);
-    sc.second.resize(n);
-    kernel_.assign_rows(P_.X, sc.rows.data(), n, sc.labels.data(), sc.second.data(), workspaces_[worker]);
-    std::size_t changed = 0;
-    for (std::size_t r = 0; r < n; ++r) {
-      const std::size_t i = b + r;
-      const std::int32_t a = sc.labels[r];
-      std::fill_n(lower_.data() + i * t_, t_, lower_as_float(BoundMath::lower_from_sq(sc.second[r])));
-      changed += labels[i] != a;
-      labels[i] = a;
-      const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(static_cast<std::size_t>(a)), d);
-      dist[i] = c2;
-      upper_[i] = math_.upper(static_cast<double>(c2));
-    }
-    task_changed_[t] = changed;
-    task_evals_[t] = n * k_;
+  // Every group's bound becomes the row's lower bound on its second-nearest distance
+  // (valid for all groups; the groups' own bounds sharpen as rows get searched).
+  void rebuilt(std::size_t i, std::size_t a, double /*best*/, double second, MatrixView<const T> C, T* dist,
+               bool /*with_distances*/, Tally& /*tally*/) {
+    std::fill_n(lower_.data() + i * t_, t_, lower_as_float(BoundMath::lower_from_sq(second)));
+    this->exact_upper(C, i, a, dist);
   }
 
-  void bounded_pass(MatrixView<const T> C, std::size_t t, std::size_t worker, std::int32_t* labels, T* dist,
-                    bool with_distances) {
-    Scratch& sc = scratch_[worker];
-    const std::size_t d = P_.d;
-    sc.cand.resize(k_);
-    sc.searched.resize(t_);
-    sc.rows.clear();
-    std::size_t changed = 0, evals = 0;
-    for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
-      const T* x = P_.X.row(i);
-      std::size_t a = static_cast<std::size_t>(labels[i]);
+  void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker, std::int32_t* labels,
+                    T* dist, bool with_distances, Tally& tally) {
+    Search& s = search_[worker];
+    s.cand.resize(k_);
+    s.searched.resize(t_);
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t a = static_cast<std::size_t>(labels[i]);
       float* lb = lower_.data() + i * t_;
       double u = upper_[i];
       double global;
-      if (moved_) {
-        u = BoundMath::add_up(u, shift_[a]);
+      if (this->moved()) {
+        u = BoundMath::add_up(u, this->shifts()[a]);
         global = static_cast<double>(decay_lower_bounds<Arch>(lb, group_shift_f_.data(), t_));
       } else {
         global = static_cast<double>(*std::min_element(lb, lb + t_));
       }
       upper_[i] = u;
-      if (math_.keeps(u, global)) {
-        if (with_distances) {
-          dist[i] = squared_distance<Arch>(x, C.row(a), d);
-          ++evals;
-        }
+      if (this->math_.keeps(u, global)) {  // global filter
+        if (with_distances) this->exact_distance(C, i, a, dist, tally);
         continue;
       }
-      T best_c2 = squared_distance<Arch>(x, C.row(a), d);
-      ++evals;
-      const T old_c2 = best_c2;
-      const std::size_t old_a = a;
-      u = math_.upper(static_cast<double>(best_c2));
-      if (math_.keeps(u, global)) {
-        upper_[i] = u;
-        dist[i] = best_c2;
-        continue;
-      }
+      const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+      ++tally.evals;
+      upper_[i] = this->math_.upper(static_cast<double>(c2));
+      dist[i] = c2;
+      if (this->math_.keeps(upper_[i], global)) continue;
       // Group filter: the groups whose bound does not clear u. Many of them: the row goes
-      // through the tiled kernel with the other such rows (below); few: searched here.
+      // through the kernel with the task's other such rows; few: searched here.
       std::size_t to_search = 0;
       for (std::size_t g = 0; g < t_; ++g) {
-        sc.searched[g] = !math_.keeps(u, static_cast<double>(lb[g]));
-        if (sc.searched[g]) to_search += members_[g].size();
+        s.searched[g] = !this->math_.keeps(upper_[i], static_cast<double>(lb[g]));
+        if (s.searched[g]) to_search += members_[g].size();
       }
-      if (4 * to_search > k_) {
-        upper_[i] = u;
-        sc.rows.push_back(i);
-        continue;
-      }
-      for (std::size_t g = 0; g < t_; ++g) {
-        if (!sc.searched[g]) continue;
-        const auto& mem = members_[g];
-        evals += search_group(x, C, mem, sc.cand.data());
-        for (std::size_t c : mem) {
-          if (c == old_a) continue;
-          const T c2 = sc.cand[c];
-          if (c2 < best_c2 || (c2 == best_c2 && c < a)) {
-            best_c2 = c2;
-            a = c;
-            u = math_.upper(static_cast<double>(best_c2));
-          }
-        }
-      }
-      // New bounds of the searched groups (all their centroids but the new label), and
-      // of the old label's group if the old label lost and its group was not searched.
-      for (std::size_t g = 0; g < t_; ++g) {
-        if (!sc.searched[g]) continue;
-        double m = std::numeric_limits<double>::infinity();
-        for (std::size_t c : members_[g]) {
-          if (c == a) continue;
-          m = std::min(m, math_.lower(static_cast<double>(c == old_a ? old_c2 : sc.cand[c])));
-        }
-        lb[g] = lower_as_float(m);
-      }
-      if (a != old_a && !sc.searched[group_of_[old_a]]) {
-        float& g = lb[group_of_[old_a]];
-        g = std::min(g, lower_as_float(math_.lower(static_cast<double>(old_c2))));
-      }
-      if (a != old_a) {
-        ++changed;
-        sc.moves.push_back(old_a);
-        sc.moves.push_back(a);
-        labels[i] = static_cast<std::int32_t>(a);
-      }
-      upper_[i] = u;
-      dist[i] = best_c2;
+      if (4 * to_search > k_)
+        this->queue(worker, i);
+      else
+        search_groups(C, i, worker, c2, labels, dist, tally);
     }
-    // Rows with many groups to search: all centroids through the fused kernel together;
-    // their second-nearest bound becomes every group's bound (as in the first pass).
-    const std::size_t m = sc.rows.size();
-    if (m > 0) {
-      sc.labels.resize(m);
-      sc.second.resize(m);
-      kernel_.assign_rows(P_.X, sc.rows.data(), m, sc.labels.data(), sc.second.data(), workspaces_[worker]);
-      evals += m * k_;
-      for (std::size_t r = 0; r < m; ++r) {
-        const std::size_t i = sc.rows[r];
-        const std::size_t old_a = static_cast<std::size_t>(labels[i]);
-        const std::size_t a = static_cast<std::size_t>(sc.labels[r]);
-        std::fill_n(lower_.data() + i * t_, t_, lower_as_float(BoundMath::lower_from_sq(sc.second[r])));
-        const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), d);
-        dist[i] = c2;
-        upper_[i] = math_.upper(static_cast<double>(c2));
-        if (a != old_a) {
-          ++changed;
-          sc.moves.push_back(old_a);
-          sc.moves.push_back(a);
-          labels[i] = static_cast<std::int32_t>(a);
+  }
+
+  // Row i (label a = labels[i], exact loss a_c2 against it) against the centroids of the
+  // groups marked in search_[worker].searched; new label, u, dist and group bounds.
+  void search_groups(MatrixView<const T> C, std::size_t i, std::size_t worker, T a_c2, std::int32_t* labels,
+                     T* dist, Tally& tally) {
+    Search& s = search_[worker];
+    const T* x = P_.X.row(i);
+    float* lb = lower_.data() + i * t_;
+    const std::size_t old_a = static_cast<std::size_t>(labels[i]);
+    std::size_t a = old_a;
+    T best_c2 = a_c2;
+    for (std::size_t g = 0; g < t_; ++g) {
+      if (!s.searched[g]) continue;
+      tally.evals += search_group(x, C, members_[g], s.cand.data());
+      for (std::size_t c : members_[g]) {
+        if (c == old_a) continue;
+        const T c2 = s.cand[c];
+        if (c2 < best_c2 || (c2 == best_c2 && c < a)) {
+          best_c2 = c2;
+          a = c;
         }
       }
     }
-    task_changed_[t] = changed;
-    task_evals_[t] = evals;
+    // New bounds of the searched groups (all their centroids but the new label), and
+    // of the old label's group if the old label lost and its group was not searched.
+    for (std::size_t g = 0; g < t_; ++g) {
+      if (!s.searched[g]) continue;
+      double m = std::numeric_limits<double>::infinity();
+      for (std::size_t c : members_[g]) {
+        if (c == a) continue;
+        m = std::min(m, this->math_.lower(static_cast<double>(c == old_a ? a_c2 : s.cand[c])));
+      }
+      lb[g] = lower_as_float(m);
+    }
+    if (a != old_a && !s.searched[group_of_[old_a]]) {
+      float& g = lb[group_of_[old_a]];
+      g = std::min(g, lower_as_float(this->math_.lower(static_cast<double>(a_c2))));
+    }
+    this->relabel(worker, labels, i, a, tally);
+    upper_[i] = this->math_.upper(static_cast<double>(best_c2));
+    dist[i] = best_c2;
   }
 
   // Canonical distances from x to the centroids of one group, into cand[c].
@@ -316,28 +216,13 @@ class Yinyang {
     return m;
   }
 
-  const Problem<T>& P_;
-  std::size_t k_;
   std::size_t t_;
-  ThreadPool& pool_;
-  Kernel kernel_;
-  Chunking tasks_;
-  BoundMath math_;
-  std::vector<double> upper_;
   std::vector<float> lower_;  // n x t group bounds
   std::vector<std::size_t> group_of_;
   std::vector<std::vector<std::size_t>> members_;
-  std::vector<double> shift_;
   std::vector<double> group_shift_;
   std::vector<float> group_shift_f_;
-  std::vector<char> dirty_;
-  bool valid_ = false;
-  bool moved_ = false;
-  std::vector<typename Kernel::Workspace> workspaces_;
-  std::vector<Scratch> scratch_;
-  std::vector<std::size_t> task_changed_;
-  std::vector<std::size_t> task_evals_;
-  std::size_t evaluations_ = 0;
+  std::vector<Search> search_;
 };
 
 }  // namespace detail

@@ -1,0 +1,235 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// What the bounded assigners (Hamerly, Elkan, Yinyang) share, written once: the two calls
+// of the assigner contract (assigner.hpp), the pass over fixed row tasks
+// (partitions.hpp), the full pass through the fused kernel, the batch of rows whose
+// bounds failed (all centroids, through the kernel, together), the label bookkeeping
+// (changed rows, dirty clusters, distance evaluations) and the centroid shifts summed
+// since the bounds were last brought up to date.
+//
+// A bounded algorithm derives from BoundedAssigner<Derived, T, Arch> (CRTP) and writes
+// only its bound logic, as these private members (the base is a friend):
+//
+//   static constexpr bool rebuild_sets_distances;
+//     Whether rebuilt() always writes dist[i] (so a full pass yields every distance).
+//   bool prepare(MatrixView<const T> C);
+//     Before a pass (kernel already holds C): what the bound tests need (centroid
+//     separations, groups). Returns whether this is a full pass; it must be one while
+//     !bounds_valid().
+//   void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker,
+//                     std::int32_t* labels, T* dist, bool with_distances, Tally& tally);
+//     Rows [b, e) by their bounds: skip, tighten, search a few centroids, or queue(worker, i)
+//     for all centroids. Label changes go through relabel(); every row's dist[i] is
+//     written when with_distances; distances computed are counted in tally.evals.
+//   void rebuilt(std::size_t i, std::size_t label, double best, double second,
+//                MatrixView<const T> C, T* dist, bool with_distances, Tally& tally);
+//     Row i went through the kernel (full pass or queue) and is now labelled `label`:
+//     best is an upper bound on its squared distance to it, second a lower bound on the
+//     squared distance to any other centroid. Set the row's bounds (and dist[i]).
+//   void shifts_changed();                               (optional)
+//     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
+//   void pass_done(bool full, std::size_t queued);       (optional)
+//     After a pass; `queued` rows of a bounded pass went through the kernel.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "assign.hpp"
+#include "assigner.hpp"
+#include "bounds.hpp"
+#include "distance.hpp"
+#include "parallel.hpp"
+#include "partitions.hpp"
+#include "problem.hpp"
+
+namespace lloyd {
+namespace detail {
+
+template <class Derived, class T, class Arch>
+class BoundedAssigner {
+ public:
+  /// Labels of all rows for centroids C (assigner.hpp).
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool /*for_update*/, bool with_distances) {
+    kernel_.set_centroids(C);
+    math_ = BoundMath(kernel_.relative_error());
+    const bool full = derived().prepare(C);
+    for (Worker& w : workers_) w.moves.clear();
+    pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t worker) {
+      Tally tally;
+      std::vector<std::size_t>& queued = workers_[worker].rows;
+      queued.clear();
+      const std::size_t b = tasks_.begin(t), e = tasks_.end(t);
+      if (full)
+        for (std::size_t i = b; i < e; ++i) queued.push_back(i);
+      else
+        derived().bounded_rows(C, b, e, worker, labels, dist, with_distances, tally);
+      task_queued_[t] = queued.size();
+      rebuild_queued(C, worker, labels, dist, with_distances, /*record_moves=*/!full, tally);
+      task_changed_[t] = tally.changed;
+      task_evals_[t] = tally.evals;
+    });
+    std::size_t queued = 0;
+    for (std::size_t q : task_queued_) queued += q;
+    derived().pass_done(full, queued);
+    return report(full, dist, with_distances);
+  }
+
+  /// The centroids moved from C_old to C_new (after an update); the bounds follow lazily,
+  /// by the summed shifts. After a relocation they are rebuilt from scratch.
+  void centroids_moved(MatrixView<const T> C_old, MatrixView<const T> C_new, bool relocated) {
+    if (relocated) {
+      valid_ = false;
+      moved_ = false;
+      return;
+    }
+    const std::vector<double> p = centroid_shifts(C_old, C_new);
+    if (!moved_) shift_.assign(k_, 0.0);
+    for (std::size_t c = 0; c < k_; ++c) shift_[c] += p[c];
+    moved_ = true;
+    derived().shifts_changed();
+  }
+
+  /// Point-centroid distances evaluated so far (a full pass costs n * k).
+  std::size_t distance_evaluations() const noexcept { return evaluations_; }
+
+ protected:
+  using Kernel = AssignKernel<T, Arch>;
+
+  /// What one task did.
+  struct Tally {
+    std::size_t changed = 0;  ///< rows whose label changed
+    std::size_t evals = 0;    ///< point-centroid distances computed
+  };
+
+  BoundedAssigner(const Problem<T>& P, std::size_t k, ThreadPool& pool, Chunking tasks)
+      : P_(P),
+        k_(k),
+        pool_(pool),
+        kernel_(P.d, P.mean.data()),
+        tasks_(tasks),
+        upper_(P.n),
+        workspaces_(pool.size()),
+        workers_(pool.size()),
+        task_changed_(tasks_.count()),
+        task_evals_(tasks_.count()),
+        task_queued_(tasks_.count()) {}
+
+  // Hooks with nothing to do unless the algorithm has something (see the top).
+  void shifts_changed() {}
+  void pass_done(bool /*full*/, std::size_t /*queued*/) {}
+
+  /// Whether the bounds describe the current labels (false before the first pass and
+  /// after a relocation: the next pass must be full).
+  bool bounds_valid() const noexcept { return valid_; }
+  /// Whether the centroids moved since the last pass; shifts() says how far each did.
+  bool moved() const noexcept { return moved_; }
+  const std::vector<double>& shifts() const noexcept { return shift_; }
+
+  /// Row i goes through the kernel, against all centroids, after the task's bounded rows.
+  void queue(std::size_t worker, std::size_t i) { workers_[worker].rows.push_back(i); }
+
+  /// Row i's label becomes a (a no-op if it is already); the change is counted and both
+  /// clusters are marked dirty.
+  void relabel(std::size_t worker, std::int32_t* labels, std::size_t i, std::size_t a, Tally& tally) {
+    const std::size_t old = static_cast<std::size_t>(labels[i]);
+    if (a == old) return;
+    ++tally.changed;
+    workers_[worker].moves.push_back(old);
+    workers_[worker].moves.push_back(a);
+    labels[i] = static_cast<std::int32_t>(a);
+  }
+
+  /// The exact loss of row i against centroid a, into dist[i].
+  void exact_distance(MatrixView<const T> C, std::size_t i, std::size_t a, T* dist, Tally& tally) const {
+    dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+    ++tally.evals;
+  }
+
+  /// The exact loss of row i against centroid a into dist[i], and u from it.
+  void exact_upper(MatrixView<const T> C, std::size_t i, std::size_t a, T* dist) {
+    const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+    dist[i] = c2;
+    upper_[i] = math_.upper(static_cast<double>(c2));
+  }
+
+  const Problem<T>& P_;
+  const std::size_t k_;
+  ThreadPool& pool_;
+  Kernel kernel_;
+  const Chunking tasks_;
+  BoundMath math_;
+  std::vector<double> upper_;  ///< per row: upper bound on the distance to its centroid
+
+ private:
+  // Per worker: the rows queued for the kernel and what it returned for them, and the
+  // (old, new) label of each row that changed.
+  struct Worker {
+    std::vector<std::size_t> rows;
+    std::vector<std::int32_t> labels;
+    std::vector<double> second;
+    std::vector<double> best;
+    std::vector<std::size_t> moves;
+  };
+
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
+
+  void rebuild_queued(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, bool with_distances,
+                      bool record_moves, Tally& tally) {
+    Worker& w = workers_[worker];
+    const std::size_t m = w.rows.size();
+    if (m == 0) return;
+    w.labels.resize(m);
+    w.second.resize(m);
+    w.best.resize(m);
+    kernel_.assign_rows(P_.X, w.rows.data(), m, w.labels.data(), w.second.data(), workspaces_[worker], w.best.data());
+    tally.evals += m * k_;
+    for (std::size_t r = 0; r < m; ++r) {
+      const std::size_t i = w.rows[r];
+      const std::size_t a = static_cast<std::size_t>(w.labels[r]);
+      if (record_moves) {
+        relabel(worker, labels, i, a, tally);
+      } else {  // a full pass marks every cluster dirty anyway
+        tally.changed += labels[i] != w.labels[r];
+        labels[i] = w.labels[r];
+      }
+      derived().rebuilt(i, a, w.best[r], w.second[r], C, dist, with_distances, tally);
+    }
+  }
+
+  Assignment report(bool full, const T* dist, bool with_distances) {
+    Assignment a;
+    if (!full) {
+      dirty_.assign(k_, 0);
+      for (const Worker& w : workers_)
+        for (std::size_t c : w.moves) dirty_[c] = 1;
+      a.dirty = &dirty_;
+    }
+    valid_ = true;
+    moved_ = false;
+    for (std::size_t t = 0; t < tasks_.count(); ++t) {
+      a.n_changed += task_changed_[t];
+      a.evaluations += task_evals_[t];
+    }
+    evaluations_ += a.evaluations;
+    a.distances_valid = with_distances || (full && Derived::rebuild_sets_distances);
+    a.inertia = a.distances_valid ? weighted_sum(P_, dist, pool_) : std::numeric_limits<double>::quiet_NaN();
+    return a;
+  }
+
+  std::vector<typename Kernel::Workspace> workspaces_;
+  std::vector<Worker> workers_;
+  std::vector<std::size_t> task_changed_, task_evals_, task_queued_;
+  std::vector<double> shift_;  // per centroid: distance moved since the last pass
+  std::vector<char> dirty_;
+  bool valid_ = false;
+  bool moved_ = false;
+  std::size_t evaluations_ = 0;
+};
+
+}  // namespace detail
+}  // namespace lloyd
