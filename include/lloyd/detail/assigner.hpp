@@ -25,9 +25,8 @@
 //     into empty clusters, so labels changed outside assign(): bounds must be rebuilt.
 //
 // A new bounded algorithm derives from BoundedAssigner (bounded.hpp), which implements
-// these two and holds what Hamerly, Elkan
-// and Yinyang share (full pass, label bookkeeping, batches of rows whose bounds failed),
-// so that only its bound logic is new.
+// these two and holds what Hamerly, Elkan and Yinyang share (full pass, label
+// bookkeeping, batches of rows whose bounds failed), so that only its bound logic is new.
 
 #include <cstddef>
 #include <vector>
