@@ -1,0 +1,181 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// k-means|| over an Exchange: the single-process and the distributed seeding are this
+// one class, the distributed one with MPI behind the exchanges.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "assign.hpp"
+#include "exchange.hpp"
+#include "kmeans_plusplus.hpp"
+#include "parallel.hpp"
+#include "partitions.hpp"
+#include "problem.hpp"
+#include "random.hpp"
+#include "seeding_rows.hpp"
+
+namespace lloyd {
+namespace detail {
+
+/// A uniform double in (0, 1] from (seed, round, row) alone: per-row draws that do not
+/// depend on which thread makes them.
+inline double hashed_uniform(std::uint64_t seed, std::uint64_t round, std::uint64_t row) noexcept {
+  std::uint64_t s = seed ^ (round * 0xD6E8FEB86659FD93ull) ^ (row * 0x9E3779B97F4A7C15ull);
+  return static_cast<double>((splitmix64(s) >> 11) + 1) * 0x1.0p-53;
+}
+
+/// k-means|| bookkeeping for new candidates C (numbered from `first`): each row's squared
+/// distance to its nearest candidate so far (closest, ties keep the earlier candidate)
+/// and that candidate's number (nearest), through the tiled kernel; chunk_pot[c] = the
+/// sum of weight x closest over chunk c.
+template <class T, class Arch>
+void absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel<T, Arch>& kernel,
+                       std::vector<typename AssignKernel<T, Arch>::Workspace>& ws, ThreadPool& pool,
+                       MatrixView<const T> C, std::size_t first, std::vector<double>& closest,
+                       std::vector<std::uint32_t>& nearest, std::vector<double>& chunk_pot) {
+  const std::size_t d = P.d;
+  kernel.set_centroids(C);
+  pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
+    const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
+    std::vector<std::int32_t> lab(e - b);
+    kernel.assign(P.X, b, e, lab.data(), ws[worker]);
+    double pot = 0;
+    for (std::size_t i = b; i < e; ++i) {
+      const std::size_t c = static_cast<std::size_t>(lab[i - b]);
+      const double dist = static_cast<double>(squared_distance<Arch>(P.X.row(i), C.row(c), d));
+      if (dist < closest[i]) {
+        closest[i] = dist;
+        nearest[i] = static_cast<std::uint32_t>(first + c);
+      }
+      pot += static_cast<double>(P.weight(i)) * closest[i];
+    }
+    chunk_pot[ch] = pot;
+  });
+}
+
+/// k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012): one row drawn by weight,
+/// then `rounds` rounds that each keep every row independently with probability
+/// min(1, oversampling x w x D^2 / potential), D being the distance to the nearest
+/// candidate so far (draws keyed by the row's global index: the same rows whatever the
+/// split); the candidates, weighted by the rows nearest to them (summed over the
+/// processes), are then reduced to k centroids by weighted greedy k-means++, run alike
+/// on every process. Each round runs the new candidates through the tiled kernel
+/// against every row, which also keeps each row's nearest candidate: the weights come
+/// for free. oversampling = 0 means k / 2.
+template <class T, class Arch = default_arch>
+class KMeansParallel {
+ public:
+  KMeansParallel(Exchange<T>& ex, const Problem<T>& P, ThreadPool& pool)
+      : ex_(ex),
+        P_(P),
+        pool_(pool),
+        chunks_(partition::kmeans_parallel(P.n)),
+        closest_(P.n, std::numeric_limits<double>::infinity()),
+        nearest_(P.n, 0),
+        chunk_pot_(chunks_.count()),
+        is_candidate_(P.n, 0),
+        kernel_(P.d, P.mean.data()),
+        ws_(pool.size()) {}
+
+  Seeding<T> run(std::size_t k, Rng& rng, double oversampling, int rounds) {
+    if (oversampling <= 0) oversampling = std::max(1.0, 0.5 * static_cast<double>(k));
+    const std::uint64_t stream = rng.next();
+    add({row_by_weight(ex_, P_, rng.uniform() * P_.total_weight)});
+    for (int round = 0; round < rounds; ++round) {
+      double pot = 0;
+      for (double v : chunk_pot_) pot += v;
+      pot = ex_.sum(pot);
+      if (!(pot > 0)) break;  // every row is on a candidate
+      add(sample(stream, round, oversampling, pot));
+    }
+    // Too few candidates (few distinct rows): pad with the first rows not taken yet, as
+    // greedy k-means++ would.
+    if (index_.size() < k) {
+      std::vector<std::uint64_t> spare;
+      for (std::size_t i = 0; i < P_.n && spare.size() < k - index_.size(); ++i)
+        if (!is_candidate_[i]) spare.push_back(P_.first_row + i);
+      std::vector<std::uint64_t> all = gather(ex_, spare);
+      all.resize(std::min(all.size(), k - index_.size()));  // process order = global order
+      add(all);
+    }
+    return reduce(k, rng);
+  }
+
+ private:
+  // This process's rows kept in one round, in row order.
+  std::vector<std::uint64_t> sample(std::uint64_t stream, int round, double oversampling, double pot) {
+    std::vector<std::vector<std::uint64_t>> picked(chunks_.count());
+    pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
+      for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
+        const std::uint64_t g = P_.first_row + i;
+        const double p = oversampling * static_cast<double>(P_.weight(i)) * closest_[i] / pot;
+        if (p > 0 && !is_candidate_[i] && hashed_uniform(stream, static_cast<std::uint64_t>(round), g) <= p)
+          picked[ch].push_back(g);
+      }
+    });
+    std::vector<std::uint64_t> mine;
+    for (const auto& part : picked) mine.insert(mine.end(), part.begin(), part.end());
+    return gather(ex_, mine);
+  }
+
+  // New candidates (global indices of all processes): kept, and absorbed by every row.
+  void add(const std::vector<std::uint64_t>& fresh) {
+    if (fresh.empty()) return;
+    const std::size_t first = index_.size();
+    for (std::uint64_t g : fresh) {
+      index_.push_back(g);
+      if (g >= P_.first_row && g < P_.first_row + P_.n) is_candidate_[static_cast<std::size_t>(g - P_.first_row)] = 1;
+    }
+    const Matrix<T> C = rows_by_index(ex_, P_, fresh);
+    rows_.insert(rows_.end(), C.data(), C.data() + C.rows() * C.stride());
+    absorb_candidates<T, Arch>(P_, chunks_, kernel_, ws_, pool_, C, first, closest_, nearest_, chunk_pot_);
+  }
+
+  // Weighted greedy k-means++ on the candidates (weight = rows nearest to each).
+  Seeding<T> reduce(std::size_t k, Rng& rng) {
+    const std::size_t m = index_.size(), d = P_.d, stride = m > 0 ? rows_.size() / m : d;
+    std::vector<T> local(m, T(0));
+    for (std::size_t i = 0; i < P_.n; ++i) local[nearest_[i]] += P_.weight(i);
+    std::vector<double> total(local.begin(), local.end());
+    ex_.sum_in_place(total.data(), m);
+    std::vector<T> weight(m);
+    // A candidate nobody is nearest to (ties) still counts a little, so it stays usable.
+    for (std::size_t c = 0; c < m; ++c) {
+      weight[c] = static_cast<T>(total[c]);
+      if (!(weight[c] > 0)) weight[c] = std::numeric_limits<T>::min();
+    }
+    const MatrixView<const T> C(rows_.data(), m, d, stride);
+    const Problem<T> Q = make_problem<T>(C, weight.data(), pool_);
+    Seeding<T> s = kmeans_plusplus_seeding<T, Arch>(Q, k, rng, pool_);
+    for (auto& idx : s.indices) idx = static_cast<std::size_t>(index_[idx]);
+    return s;
+  }
+
+  Exchange<T>& ex_;
+  const Problem<T>& P_;
+  ThreadPool& pool_;
+  Chunking chunks_;
+  std::vector<double> closest_;
+  std::vector<std::uint32_t> nearest_;
+  std::vector<double> chunk_pot_;
+  std::vector<unsigned char> is_candidate_;
+  AssignKernel<T, Arch> kernel_;
+  std::vector<typename AssignKernel<T, Arch>::Workspace> ws_;
+  std::vector<std::uint64_t> index_;  // candidates' global indices
+  std::vector<T> rows_;               // candidates' rows (padded stride)
+};
+
+template <class T, class Arch = default_arch>
+Seeding<T> kmeans_parallel_seeding(Exchange<T>& ex, const Problem<T>& P, std::size_t k, Rng& rng, ThreadPool& pool,
+                                   double oversampling = 0, int rounds = 5) {
+  return KMeansParallel<T, Arch>(ex, P, pool).run(k, rng, oversampling, rounds);
+}
+
+}  // namespace detail
+}  // namespace lloyd

@@ -1,0 +1,177 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+#pragma once
+
+// Greedy k-means++ (Arthur & Vassilvitskii 2007, with scikit-learn's local trials): each
+// new centroid is the best of n_local_trials rows sampled with probability proportional
+// to weight x squared distance to the nearest chosen centroid, "best" meaning the lowest
+// resulting potential. It needs one exchange per centroid, so it runs on one process's
+// rows (a distributed fit uses k-means|| instead, which ends with this on its candidates).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "../matrix.hpp"
+#include "distance.hpp"
+#include "exchange.hpp"
+#include "parallel.hpp"
+#include "partitions.hpp"
+#include "problem.hpp"
+#include "random.hpp"
+#include "seeding_rows.hpp"
+
+namespace lloyd {
+namespace detail {
+
+template <class T, class Arch = default_arch>
+class GreedyKMeansPlusPlus {
+ public:
+  /// trials = 0 means 2 + floor(ln k).
+  GreedyKMeansPlusPlus(const Problem<T>& P, std::size_t k, std::size_t trials, ThreadPool& pool)
+      : P_(P),
+        k_(k),
+        trials_(trials > 0 ? trials : 2 + static_cast<std::size_t>(std::log(static_cast<double>(k)))),
+        pool_(pool),
+        chunks_(partition::kmeans_plusplus(P.n)),
+        closest_(P.n),
+        chunk_pot_(chunks_.count()),
+        trial_pot_(chunks_.count() * trials_),
+        chosen_(P.n, 0),
+        cand_(trials_),
+        cand_rows_(trials_) {
+    indices_.reserve(k);
+  }
+
+  Seeding<T> run(Rng& rng) {
+    // First centroid: one row drawn with probability proportional to weight (unit
+    // weights draw uniformly; scaling all weights changes nothing).
+    LocalExchange<T> local;
+    add_centroid(static_cast<std::size_t>(row_by_weight<T>(local, P_, rng.uniform() * P_.total_weight)), true);
+    for (std::size_t step = 1; step < k_; ++step) {
+      double pot = 0;
+      for (double v : chunk_pot_) pot += v;
+      if (!(pot > 0)) {
+        add_centroid(unchosen_row(rng), false);
+        continue;
+      }
+      for (std::size_t t = 0; t < trials_; ++t) {
+        cand_[t] = sample(rng.uniform() * pot);
+        cand_rows_[t] = P_.X.row(cand_[t]);
+      }
+      add_centroid(cand_[best_trial()], false);
+    }
+    return seeding_of<T>(local, P_, std::vector<std::uint64_t>(indices_.begin(), indices_.end()));
+  }
+
+ private:
+  double mass(std::size_t i) const { return static_cast<double>(P_.weight(i)) * closest_[i]; }
+
+  // Row whose cumulative mass first exceeds r (never a row of zero mass).
+  std::size_t sample(double r) const {
+    std::size_t last_positive = P_.n;
+    for (std::size_t c = 0; c < chunks_.count(); ++c) {
+      if (chunk_pot_[c] <= 0) continue;
+      if (r < chunk_pot_[c]) {
+        double acc = 0;
+        for (std::size_t i = chunks_.begin(c); i < chunks_.end(c); ++i) {
+          const double m = mass(i);
+          if (m <= 0) continue;
+          acc += m;
+          last_positive = i;
+          if (acc > r) return i;
+        }
+        return last_positive;  // rounding left r just past this chunk's sum
+      }
+      r -= chunk_pot_[c];
+      for (std::size_t i = chunks_.end(c); i-- > chunks_.begin(c);)
+        if (mass(i) > 0) {
+          last_positive = i;
+          break;
+        }
+    }
+    return last_positive;
+  }
+
+  // Every row sits on a chosen centroid: fewer distinct rows than k. An unchosen row,
+  // uniformly, so the indices stay distinct (the centroids then repeat).
+  std::size_t unchosen_row(Rng& rng) const {
+    std::size_t r = static_cast<std::size_t>(rng.below(P_.n - indices_.size()));
+    std::size_t i = 0;
+    for (;; ++i)
+      if (!chosen_[i] && r-- == 0) break;
+    return i;
+  }
+
+  // closest = min(closest, dist to row idx); the chunk potentials refreshed.
+  void add_centroid(std::size_t idx, bool first) {
+    chosen_[idx] = 1;
+    indices_.push_back(idx);
+    const T* c = P_.X.row(idx);
+    pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
+      double pot = 0;
+      for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
+        const double dist = static_cast<double>(squared_distance<Arch>(P_.X.row(i), c, P_.d));
+        closest_[i] = first ? dist : std::min(closest_[i], dist);
+        pot += mass(i);
+      }
+      chunk_pot_[ch] = pot;
+    });
+  }
+
+  // The trial whose row, added, leaves the lowest potential (the first of equals).
+  std::size_t best_trial() {
+    const std::size_t trials = trials_;
+    pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
+      double* tp = trial_pot_.data() + ch * trials;
+      std::fill_n(tp, trials, 0.0);
+      T dist[4];
+      for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
+        const T* x = P_.X.row(i);
+        const double w = static_cast<double>(P_.weight(i));
+        std::size_t t = 0;
+        for (; t + 4 <= trials; t += 4) {
+          squared_distances_to<4, Arch>(x, cand_rows_.data() + t, P_.d, dist);
+          for (std::size_t g = 0; g < 4; ++g) tp[t + g] += w * std::min(closest_[i], static_cast<double>(dist[g]));
+        }
+        for (; t < trials; ++t)
+          tp[t] += w * std::min(closest_[i], static_cast<double>(squared_distance<Arch>(x, cand_rows_[t], P_.d)));
+      }
+    });
+    std::size_t best = 0;
+    double best_pot = std::numeric_limits<double>::infinity();
+    for (std::size_t t = 0; t < trials; ++t) {
+      double s = 0;
+      for (std::size_t ch = 0; ch < chunks_.count(); ++ch) s += trial_pot_[ch * trials + t];
+      if (s < best_pot) {
+        best_pot = s;
+        best = t;
+      }
+    }
+    return best;
+  }
+
+  const Problem<T>& P_;
+  const std::size_t k_, trials_;
+  ThreadPool& pool_;
+  const Chunking chunks_;
+  std::vector<double> closest_;    // weight-free squared distance to the nearest centroid so far
+  std::vector<double> chunk_pot_;  // sum of w * closest per chunk
+  std::vector<double> trial_pot_;  // chunks x trials: the potential each trial would leave
+  std::vector<unsigned char> chosen_;
+  std::vector<std::size_t> indices_;
+  std::vector<std::size_t> cand_;
+  std::vector<const T*> cand_rows_;
+};
+
+/// Greedy k-means++ on this process's rows; n_local_trials = 0 means 2 + floor(ln k).
+template <class T, class Arch = default_arch>
+Seeding<T> kmeans_plusplus_seeding(const Problem<T>& P, std::size_t k, Rng& rng, ThreadPool& pool,
+                                   std::size_t n_local_trials = 0) {
+  return GreedyKMeansPlusPlus<T, Arch>(P, k, n_local_trials, pool).run(rng);
+}
+
+}  // namespace detail
+}  // namespace lloyd
