@@ -223,11 +223,7 @@ class KMeans {
     detail::check_finite(X, "X");
   }
 
-  // Threads worth starting for about `work` multiply-adds.
-  std::size_t threads_for(std::size_t work) const {
-    if (work < (std::size_t(1) << 22)) return 1;
-    return detail::resolve_thread_count(params_.n_threads);
-  }
+  std::size_t threads_for(std::size_t work) const { return detail::work_threads(params_.n_threads, work); }
 
   // labels (and, if dist is not null, exact squared distances) of the rows of X.
   void label_rows(MatrixView<const T> X, std::int32_t* labels, T* dist) const {

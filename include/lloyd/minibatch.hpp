@@ -110,7 +110,7 @@ class MiniBatchKMeans {
     check_input(X);
     std::vector<std::int32_t> labels(X.rows());
     if (X.rows() == 0) return labels;
-    detail::ThreadPool pool(X.rows() * k_work() < (std::size_t(1) << 22) ? 1 : detail::resolve_thread_count(params_.n_threads));
+    detail::ThreadPool pool(detail::work_threads(params_.n_threads, X.rows() * k_work()));
     const detail::Chunking chunks = detail::partition::prediction(X.rows());
     pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
       auto ws = kernel_.make_workspace();
@@ -314,7 +314,7 @@ class MiniBatchKMeans {
     detail::check_data_shape(X, p.n_clusters);
     if (weights) detail::check_weights(weights, n_weights, X.rows());
     const std::size_t n = X.rows();
-    detail::ThreadPool pool(std::min(detail::resolve_thread_count(p.n_threads), std::max<std::size_t>(1, n / 64)));
+    detail::ThreadPool pool(detail::fit_threads(p.n_threads, n));
     const detail::Problem<T> P = detail::make_problem(X, weights, pool);
     detail::Rng rng(p.seed);
     fitted_ = false;
@@ -387,7 +387,7 @@ class MiniBatchKMeans {
       detail::check_data_shape(batch, params_.n_clusters, "batch");
     }
     if (weights) detail::check_weights(weights, n_weights, batch.rows());
-    detail::ThreadPool pool(std::min(detail::resolve_thread_count(params_.n_threads), std::max<std::size_t>(1, batch.rows() / 256)));
+    detail::ThreadPool pool(detail::step_threads(params_.n_threads, batch.rows()));
     const detail::Problem<T> P = detail::make_problem(batch, weights, pool);
     if (!stream_rng_) stream_rng_ = std::make_unique<detail::Rng>(params_.seed);
     if (!fitted_) seed_from(P, *stream_rng_, pool);

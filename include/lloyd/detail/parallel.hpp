@@ -47,6 +47,29 @@ inline std::size_t resolve_thread_count(int n_threads) {
   return hw == 0 ? 1 : hw;
 }
 
+// How many workers each call starts: each public call owns one ThreadPool, sized by one
+// of these rules (the public seedings of init.hpp take n_threads as given; fit_batch
+// runs small problems one per worker, batch.hpp). They decide speed only; results never
+// depend on the number of threads (partitions.hpp).
+
+/// A fit (KMeans, mpi::fit on this rank's rows, MiniBatchKMeans::fit): Params::n_threads,
+/// but no more than one per 64 rows.
+inline std::size_t fit_threads(int n_threads, std::size_t rows) {
+  return std::min(resolve_thread_count(n_threads), std::max<std::size_t>(1, rows / 64));
+}
+
+/// One mini-batch step (MiniBatchKMeans::partial_fit): no more than one per 256 rows, a
+/// step being short and frequent.
+inline std::size_t step_threads(int n_threads, std::size_t rows) {
+  return std::min(resolve_thread_count(n_threads), std::max<std::size_t>(1, rows / 256));
+}
+
+/// A pass of about `work` multiply-adds (predict, transform, score): one thread below
+/// 2^22, where starting more costs more than it saves.
+inline std::size_t work_threads(int n_threads, std::size_t work) {
+  return work < (std::size_t(1) << 22) ? 1 : resolve_thread_count(n_threads);
+}
+
 class ThreadPool {
  public:
   /// A pool of n_threads workers in all: the caller plus n_threads - 1 background threads.

@@ -44,12 +44,6 @@ struct FitOutcome {
   int scale = 0;             ///< the fit ran on X x 2^scale
 };
 
-/// Workers of a fit for the given number of rows (this process's): Params::n_threads,
-/// but no more than one per 64 rows.
-inline std::size_t fit_threads(int n_threads, std::size_t rows) {
-  return std::min(resolve_thread_count(n_threads), std::max<std::size_t>(1, rows / 64));
-}
-
 /// The seeded runs (or the k = n shortcut), best kept.
 template <class T, class Arch>
 RunResult<T> best_run(Exchange<T>& ex, const Problem<T>& P, const Params& p, const MatrixView<const T>* initial,
