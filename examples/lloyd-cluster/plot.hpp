@@ -1,5 +1,5 @@
 // lloyd-cluster: a 2-D scatter plot (first two principal components) as SVG, no
-// dependencies. SPDX-License-Identifier: MIT
+// dependencies; write_plot is the tool's plot stage. SPDX-License-Identifier: MIT
 #pragma once
 
 #include <algorithm>
@@ -7,8 +7,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
+
+#include <lloyd/lloyd.hpp>
+
+#include "../../file_io/writers.hpp"
 
 namespace lloyd_cli {
 
@@ -139,6 +144,55 @@ inline void write_scatter_svg(std::ostream& out, const std::vector<double>& x, c
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"white\" stroke=\"black\" stroke-width=\"2\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">centroid</text>\n",
                 W - right + 20, H - bottom - 4, W - right + 32, H - bottom);
   out << buf << "</svg>\n";
+}
+
+/// The plot stage of lloyd-cluster: a sample of rows (all of them when few), projected on
+/// its first two principal components with the centroids, as SVG at path (atomically).
+template <class T>
+void write_plot(const std::string& path, const lloyd_io::Table& table, const lloyd::Result<T>& r,
+                std::size_t sample_size, std::uint64_t seed) {
+  const std::size_t n = table.rows, d = table.cols, k = r.centroids.rows();
+  // A sample of rows (all of them when few), then PCA on it.
+  std::vector<std::size_t> rows;
+  if (n <= sample_size) {
+    for (std::size_t i = 0; i < n; ++i) rows.push_back(i);
+  } else {
+    std::mt19937_64 rng(seed + 7);
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    for (std::size_t i = 0; i < sample_size; ++i) std::swap(all[i], all[i + rng() % (n - i)]);
+    rows.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(sample_size));
+  }
+  std::vector<double> sample(rows.size() * d);
+  for (std::size_t q = 0; q < rows.size(); ++q)
+    for (std::size_t j = 0; j < d; ++j) sample[q * d + j] = table.values[rows[q] * d + j];
+  const Pca2 pca = principal_axes(sample, rows.size(), d);
+  auto project = [&](const double* v, double& x, double& y) {
+    x = y = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      x += (v[j] - pca.mean[j]) * pca.axis1[j];
+      y += (v[j] - pca.mean[j]) * pca.axis2[j];
+    }
+  };
+  std::vector<double> px(rows.size()), py(rows.size()), cx(k), cy(k);
+  std::vector<std::int32_t> pl(rows.size());
+  for (std::size_t q = 0; q < rows.size(); ++q) {
+    project(&sample[q * d], px[q], py[q]);
+    pl[q] = r.labels[rows[q]];
+  }
+  std::vector<double> c(d);
+  for (std::size_t cl = 0; cl < k; ++cl) {
+    for (std::size_t j = 0; j < d; ++j) c[j] = static_cast<double>(r.centroids(cl, j));
+    project(c.data(), cx[cl], cy[cl]);
+  }
+  char title[256], xl[64], yl[64];
+  std::snprintf(title, sizeof title, "k-means: %zu rows%s, %zu features, k = %zu", n,
+                rows.size() < n ? (" (" + std::to_string(rows.size()) + " shown)").c_str() : "", d, k);
+  std::snprintf(xl, sizeof xl, "PC1 (%.1f %% of variance)", 100 * pca.explained1);
+  std::snprintf(yl, sizeof yl, "PC2 (%.1f %% of variance)", 100 * pca.explained2);
+  lloyd_io::AtomicFile f(path);
+  write_scatter_svg(f.stream(), px, py, pl, cx, cy, title, xl, yl);
+  f.commit();
 }
 
 }  // namespace lloyd_cli

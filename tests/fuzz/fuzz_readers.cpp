@@ -1,5 +1,5 @@
 // Fuzz target: the command-line tool's CSV and .npy readers. Malformed input must end in
-// lloyd_cli::InputError; a table that is returned must be consistent and finite.
+// lloyd_io::InputError; a table that is returned must be consistent and finite.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -7,14 +7,14 @@
 #include <sstream>
 #include <string>
 
-#include "../../examples/lloyd-cluster/io.hpp"
+#include "../../file_io/readers.hpp"
 
 namespace {
 [[noreturn]] void fail(const char* what) {
   std::fprintf(stderr, "fuzz_readers: invariant broken: %s\n", what);
   std::abort();
 }
-void check(const lloyd_cli::Table& t) {
+void check(const lloyd_io::Table& t) {
   if (t.rows == 0 || t.cols == 0 || t.values.size() != t.rows * t.cols) fail("table shape");
   for (double v : t.values)
     if (!std::isfinite(v)) fail("non-finite value accepted");
@@ -28,17 +28,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::istringstream in(text);
   try {
     if (mode % 3 == 0) {
-      check(lloyd_cli::read_npy(in, "fuzz.npy"));
+      check(lloyd_io::read_npy(in, "fuzz.npy"));
     } else if (mode % 3 == 1) {
       const char delims[] = {0, ',', ';', '\t', ' ', '|'};
-      lloyd_cli::CsvOptions opt;
+      lloyd_io::CsvOptions opt;
       opt.delimiter = delims[(mode / 3) % 6];
       opt.header = int((mode / 18) % 3) - 1;
-      check(lloyd_cli::read_csv(in, "fuzz.csv", opt));
+      check(lloyd_io::read_csv(in, "fuzz.csv", opt));
     } else {
-      check(lloyd_cli::read_raw_f32(in, "fuzz.f32", 1 + (mode / 3) % 7));
+      check(lloyd_io::read_raw_f32(in, "fuzz.f32", 1 + (mode / 3) % 7));
     }
-  } catch (const lloyd_cli::InputError&) {
+  } catch (const lloyd_io::InputError&) {
   }
   return 0;
 }

@@ -1,0 +1,88 @@
+// lloyd-cluster: what a run reports, as JSON (--json, --summary) or as text.
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <lloyd/lloyd.hpp>
+
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace lloyd_cli {
+
+/// Seconds spent in each stage.
+struct Timings {
+  double read = 0, fit = 0, write = 0, plot = 0;
+};
+
+inline std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// "0.42 ms", "3.1 s": three significant digits in a readable unit.
+inline std::string duration(double seconds) {
+  char buf[32];
+  if (seconds < 1)
+    std::snprintf(buf, sizeof buf, "%.3g ms", seconds * 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g s", seconds);
+  return buf;
+}
+
+/// Rows per cluster.
+template <class T>
+std::vector<std::size_t> cluster_sizes(const lloyd::Result<T>& r) {
+  std::vector<std::size_t> sizes(r.centroids.rows(), 0);
+  for (auto l : r.labels) ++sizes[static_cast<std::size_t>(l)];
+  return sizes;
+}
+
+/// The JSON summary of a fit of `input` (n rows) with metric m.
+template <class T>
+std::string summary_json(const std::string& input, std::size_t n, lloyd::Metric m, const lloyd::Result<T>& r,
+                         const Timings& t) {
+  const std::vector<std::size_t> sizes = cluster_sizes(r);
+  std::ostringstream js;
+  js.precision(17);
+  js << "{\n  \"input\": \"" << json_escape(input) << "\",\n  \"n\": " << n << ",\n  \"d\": " << r.centroids.cols()
+     << ",\n  \"k\": " << r.centroids.rows() << ",\n  \"dtype\": \"" << (sizeof(T) == 4 ? "float32" : "float64")
+     << "\",\n  \"metric\": \"" << lloyd::to_string(m) << "\",\n  \"algorithm\": \"" << lloyd::to_string(r.algorithm)
+     << "\",\n  \"inertia\": " << r.inertia << ",\n  \"iterations\": " << r.n_iter
+     << ",\n  \"converged\": " << (r.converged ? "true" : "false")
+     << ",\n  \"distance_evaluations\": " << r.distance_evaluations;
+  js.precision(6);
+  js << ",\n  \"seconds\": {\"read\": " << t.read << ", \"fit\": " << t.fit << ", \"write\": " << t.write
+     << ", \"plot\": " << t.plot << "},\n  \"cluster_sizes\": [";
+  for (std::size_t c = 0; c < sizes.size(); ++c) js << (c ? ", " : "") << sizes[c];
+  js << "]\n}\n";
+  return js.str();
+}
+
+/// The text summary on stdout.
+template <class T>
+void print_summary(std::size_t n, lloyd::Metric m, const lloyd::Result<T>& r, const Timings& t) {
+  const std::vector<std::size_t> sizes = cluster_sizes(r);
+  std::printf("%zu rows x %zu features (%s), k = %zu, metric %s, algorithm %s\n", n, r.centroids.cols(),
+              sizeof(T) == 4 ? "float32" : "float64", r.centroids.rows(), lloyd::to_string(m),
+              lloyd::to_string(r.algorithm));
+  std::printf("%s after %d iterations; inertia %.10g\n", r.converged ? "converged" : "stopped", r.n_iter, r.inertia);
+  std::printf("time: read %s, fit %s, write %s%s\n", duration(t.read).c_str(), duration(t.fit).c_str(),
+              duration(t.write).c_str(), t.plot > 0 ? (", plot " + duration(t.plot)).c_str() : "");
+  std::printf("cluster sizes:");
+  for (std::size_t s : sizes) std::printf(" %zu", s);
+  std::printf("\n");
+}
+
+}  // namespace lloyd_cli
