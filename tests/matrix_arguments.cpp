@@ -7,6 +7,8 @@
 #include <tuple>
 #include <vector>
 
+#include "matrix_combinations.hpp"
+
 namespace {
 
 int calls = 0;
@@ -44,31 +46,16 @@ void with(const Rows& X, const Start& C0) {
   ++calls;
 }
 
-template <class T, class Rows>
-void each_start(const Rows& X, lloyd::Matrix<T>& C0) {
-  const lloyd::Matrix<T>& cC0 = C0;
-  with<T>(X, C0);
-  with<T>(X, cC0);
-  with<T>(X, lloyd::MatrixView<T>(C0));
-  with<T>(X, lloyd::MatrixView<const T>(C0));
-}
-
 template <class T>
-void each_rows() {
-  lloyd::Matrix<T> X = {{0, 0}, {0, 1}, {5, 5}, {5, 6}};
-  lloyd::Matrix<T> C0 = {{0, 0}, {5, 5}};
-  const lloyd::Matrix<T>& cX = X;
-  each_start<T>(X, C0);
-  each_start<T>(cX, C0);
-  each_start<T>(lloyd::MatrixView<T>(X), C0);
-  each_start<T>(lloyd::MatrixView<const T>(X), C0);
+int each_combination() {
+  return for_each_matrix_combination<T>([](const auto& X, const auto& C0) { with<T>(X, C0); });
 }
 
 }  // namespace
 
 int main() {
-  each_rows<float>();
-  each_rows<double>();
+  int combinations = each_combination<float>();
+  combinations += each_combination<double>();
   std::printf("%d combinations of matrix arguments compiled and ran\n", calls);
-  return calls == 32 ? 0 : 1;
+  return calls == 32 && combinations == 32 ? 0 : 1;
 }

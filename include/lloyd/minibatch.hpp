@@ -8,6 +8,7 @@
 // stops when the exponentially smoothed batch inertia has not improved for
 // max_no_improvement steps (or on tol, or after max_iter passes over the data).
 // partial_fit() takes one batch at a time, for data that do not fit in memory.
+// (About 400 lines: the public class, whose steps share its centroids, counts and RNG.)
 
 #include <algorithm>
 #include <cmath>
