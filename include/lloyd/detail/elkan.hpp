@@ -70,12 +70,13 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
     return shift_as_float(u * (1 + g) / (1 - g) * (1 + 0x1p-40));
   }
 
-  // Indices j < k (ascending) with max(l[j], h[j]) <= thr.
-  static void collect_candidates(const float* l, const float* h, float thr, std::size_t k,
-                                 std::vector<std::size_t>& out) {
+  // Indices j < k (ascending) with max(l[j], h[j]) <= thr, into out[0, count); out holds
+  // k entries (no push_back in this loop: it is the hottest of Elkan's).
+  static std::size_t collect_candidates(const float* l, const float* h, float thr, std::size_t k,
+                                        std::size_t* LLOYD_RESTRICT out) {
     using V = simd<float, Arch>;
     constexpr std::size_t W = V::size;
-    out.clear();
+    std::size_t count = 0;
     const V tv(thr);
     alignas(64) float z[W];
     std::size_t j = 0;
@@ -85,16 +86,19 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
       if (xsimd::any(v <= tv)) {
         v.store_aligned(z);
         for (std::size_t q = 0; q < W; ++q)
-          if (z[q] <= thr) out.push_back(j + q);
+          if (z[q] <= thr) out[count++] = j + q;
       }
     }
     for (; j < k; ++j)
-      if ((l[j] > h[j] ? l[j] : h[j]) <= thr) out.push_back(j);
+      if ((l[j] > h[j] ? l[j] : h[j]) <= thr) out[count++] = j;
+    return count;
   }
 
   void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker, std::int32_t* labels,
-                    T* dist, bool with_distances, Tally& tally) {
+                    T* dist, bool with_distances, Tally& task_tally) {
+    Tally tally;  // a local copy: kept in registers through the loop
     std::vector<std::size_t>& cand = candidates_[worker];
+    cand.resize(k_);
     const std::size_t d = P_.d, k = k_;
     for (std::size_t i = b; i < e; ++i) {
       const T* x = P_.X.row(i);
@@ -111,8 +115,9 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
         // Candidates: centroids j with max(l_j, half(a, j)) not clearly above u, found
         // with SIMD compares in float (threshold rounded up: never misses one); each is
         // then checked exactly, in index order, as u shrinks.
-        collect_candidates(lb, half_.data() + a * k, threshold(u), k, cand);
-        for (std::size_t j : cand) {
+        const std::size_t n_cand = collect_candidates(lb, half_.data() + a * k, threshold(u), k, cand.data());
+        for (std::size_t q = 0; q < n_cand; ++q) {
+          const std::size_t j = cand[q];
           if (j == a) continue;
           const double z = std::max(static_cast<double>(lb[j]), static_cast<double>(half_[a * k + j]));
           if (math_.keeps(u, z)) continue;
@@ -141,6 +146,8 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
       else if (with_distances)
         this->exact_distance(C, i, a, dist, tally);
     }
+    task_tally.changed += tally.changed;
+    task_tally.evals += tally.evals;
   }
 
   std::vector<float> lower_;  // n x k
