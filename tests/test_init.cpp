@@ -2,6 +2,7 @@
 #include <lloyd/lloyd.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <vector>
 
@@ -17,6 +18,32 @@ TEMPLATE_TEST_CASE("k-means++ picks k distinct rows and copies them", "[init]", 
     REQUIRE(std::set<std::size_t>(s.indices.begin(), s.indices.end()).size() == k);
     for (std::size_t c = 0; c < k; ++c)
       for (std::size_t j = 0; j < 7; ++j) REQUIRE(s.centroids(c, j) == X(s.indices[c], j));
+  }
+}
+
+TEMPLATE_TEST_CASE("greedy k-means++ picks the same rows whether it keeps the trials' distances or recomputes",
+                   "[init]", float, double) {
+  using K = lloyd::detail::GreedyKMeansPlusPlus<TestType>;
+  // d = 3 (awkward for SIMD) to 33, weights with zeros, k = 1 and k = n included.
+  for (std::size_t d : {3u, 16u, 33u}) {
+    const auto X = lloyd::make_blobs<TestType>(700, d, 6, 2.0, d).X;
+    std::vector<TestType> w(X.rows());
+    for (std::size_t i = 0; i < w.size(); ++i) w[i] = TestType(i % 7 == 0 ? 0 : 1 + i % 3);
+    for (std::size_t k : {1u, 5u, 40u, 700u}) {
+      for (const TestType* weights : {static_cast<const TestType*>(nullptr), static_cast<const TestType*>(w.data())}) {
+        if (weights && k == 700) continue;  // fewer rows of positive weight than k
+        lloyd::detail::ThreadPool pool(2);
+        const auto P = lloyd::detail::make_problem<TestType>(X, weights, pool);
+        lloyd::detail::Rng r1(11), r2(11);
+        K keeping(P, k, 0, pool, K::Keep::always), recomputing(P, k, 0, pool, K::Keep::never);
+        const auto kept = keeping.run(r1);
+        const auto again = recomputing.run(r2);
+        REQUIRE(kept.indices == again.indices);
+        const double p1 = keeping.potential(), p2 = recomputing.potential();
+        REQUIRE(std::memcmp(&p1, &p2, sizeof p1) == 0);  // every row's distance, the same bits
+        REQUIRE(lloyd_test::identical(kept.centroids, again.centroids));
+      }
+    }
   }
 }
 

@@ -315,7 +315,7 @@ class MiniBatchKMeans {
     detail::check_data_shape(X, p.n_clusters);
     if (weights) detail::check_weights(weights, n_weights, X.rows());
     const std::size_t n = X.rows();
-    detail::ThreadPool pool(detail::fit_threads(p.n_threads, n));
+    detail::ThreadPool pool(detail::fit_threads(p.n_threads, n, double(n) * double(p.n_clusters) * double(X.cols())));
     const detail::Problem<T> P = detail::make_problem(X, weights, pool);
     detail::Rng rng(p.seed);
     fitted_ = false;

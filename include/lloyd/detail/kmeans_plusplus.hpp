@@ -29,8 +29,12 @@ namespace detail {
 template <class T, class Arch = default_arch>
 class GreedyKMeansPlusPlus {
  public:
-  /// trials = 0 means 2 + floor(ln k).
-  GreedyKMeansPlusPlus(const Problem<T>& P, std::size_t k, std::size_t trials, ThreadPool& pool)
+  /// trials = 0 means 2 + floor(ln k). The trials' distances are kept (so the chosen
+  /// one's need no second pass over X) when they take at most a quarter of X's memory,
+  /// or as `keep` says (for tests: both ways give the same bits).
+  enum class Keep { by_memory, always, never };
+  GreedyKMeansPlusPlus(const Problem<T>& P, std::size_t k, std::size_t trials, ThreadPool& pool,
+                       Keep keep = Keep::by_memory)
       : P_(P),
         k_(k),
         trials_(trials > 0 ? trials : 2 + static_cast<std::size_t>(std::log(static_cast<double>(k)))),
@@ -43,6 +47,7 @@ class GreedyKMeansPlusPlus {
         cand_(trials_),
         cand_rows_(trials_) {
     indices_.reserve(k);
+    if (keep == Keep::always || (keep == Keep::by_memory && 4 * trials_ <= P.d)) trial_dist_.resize(P.n * trials_);
   }
 
   Seeding<T> run(Rng& rng) {
@@ -61,9 +66,21 @@ class GreedyKMeansPlusPlus {
         cand_[t] = sample(rng.uniform() * pot);
         cand_rows_[t] = P_.X.row(cand_[t]);
       }
-      add_centroid(cand_[best_trial()], false);
+      const std::size_t best = best_trial();
+      if (trial_dist_.empty())
+        add_centroid(cand_[best], false);
+      else
+        add_trial(best);
     }
     return seeding_of<T>(local, P_, std::vector<std::uint64_t>(indices_.begin(), indices_.end()));
+  }
+
+  /// The potential left after run(): sum of weight x squared distance to the nearest
+  /// seed (per chunk, then in chunk order).
+  double potential() const {
+    double pot = 0;
+    for (double v : chunk_pot_) pot += v;
+    return pot;
   }
 
  private:
@@ -121,25 +138,57 @@ class GreedyKMeansPlusPlus {
     });
   }
 
-  // The trial whose row, added, leaves the lowest potential (the first of equals).
-  std::size_t best_trial() {
+  // add_centroid(cand_[t]) from the distances best_trial() kept: the same values (the
+  // canonical distances are the same bits whichever routine computes them), no pass
+  // over X.
+  void add_trial(std::size_t t) {
+    chosen_[cand_[t]] = 1;
+    indices_.push_back(cand_[t]);
+    pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
+      double pot = 0;
+      for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
+        closest_[i] = std::min(closest_[i], static_cast<double>(trial_dist_[i * trials_ + t]));
+        pot += mass(i);
+      }
+      chunk_pot_[ch] = pot;
+    });
+  }
+
+  // Per chunk and trial, the potential left if the trial's row were added; with Keep,
+  // each row's distances to the trials are kept in trial_dist_.
+  template <bool Keep>
+  void trial_potentials() {
     const std::size_t trials = trials_;
     pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
-      double* tp = trial_pot_.data() + ch * trials;
+      double* LLOYD_RESTRICT tp = trial_pot_.data() + ch * trials;
       std::fill_n(tp, trials, 0.0);
       T dist[4];
       for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
         const T* x = P_.X.row(i);
         const double w = static_cast<double>(P_.weight(i));
+        const double near = closest_[i];
         std::size_t t = 0;
         for (; t + 4 <= trials; t += 4) {
           squared_distances_to<4, Arch>(x, cand_rows_.data() + t, P_.d, dist);
-          for (std::size_t g = 0; g < 4; ++g) tp[t + g] += w * std::min(closest_[i], static_cast<double>(dist[g]));
+          for (std::size_t g = 0; g < 4; ++g) tp[t + g] += w * std::min(near, static_cast<double>(dist[g]));
+          if constexpr (Keep) std::copy_n(dist, 4, trial_dist_.data() + i * trials + t);
         }
-        for (; t < trials; ++t)
-          tp[t] += w * std::min(closest_[i], static_cast<double>(squared_distance<Arch>(x, cand_rows_[t], P_.d)));
+        for (; t < trials; ++t) {
+          const T c2 = squared_distance<Arch>(x, cand_rows_[t], P_.d);
+          tp[t] += w * std::min(near, static_cast<double>(c2));
+          if constexpr (Keep) trial_dist_[i * trials + t] = c2;
+        }
       }
     });
+  }
+
+  // The trial whose row, added, leaves the lowest potential (the first of equals).
+  std::size_t best_trial() {
+    if (trial_dist_.empty())
+      trial_potentials<false>();
+    else
+      trial_potentials<true>();
+    const std::size_t trials = trials_;
     std::size_t best = 0;
     double best_pot = std::numeric_limits<double>::infinity();
     for (std::size_t t = 0; t < trials; ++t) {
@@ -164,6 +213,7 @@ class GreedyKMeansPlusPlus {
   std::vector<std::size_t> indices_;
   std::vector<std::size_t> cand_;
   std::vector<const T*> cand_rows_;
+  std::vector<T> trial_dist_;  // n x trials, or empty: the trials' distances of each row
 };
 
 /// Greedy k-means++ on this process's rows; n_local_trials = 0 means 2 + floor(ln k).

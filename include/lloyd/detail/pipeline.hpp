@@ -122,7 +122,8 @@ FitOutcome<T> fit_pipeline(Exchange<T>& ex, MatrixView<const T> X, const Params&
       work.normalize(ex.rows_name());
     });
   const Stopwatch clock;
-  ThreadPool& pool = pool_for(fit_threads(p.n_threads, X.rows()));
+  ThreadPool& pool =
+      pool_for(fit_threads(p.n_threads, X.rows(), double(X.rows()) * double(p.n_clusters) * double(shape.cols)));
   Problem<T> P = make_problem(work.rows(), weights, pool, ex, shape);
   const int scale = safe_scale_exponent(P, pool, ex);
   if (scale != 0) {
