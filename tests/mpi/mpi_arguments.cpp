@@ -16,11 +16,7 @@ namespace {
 int calls = 0;
 
 template <class T, class Rows, class Start>
-void with(const Rows& X, const Start& C0) {
-  lloyd::Params p;
-  p.n_clusters = 2;
-  p.n_threads = 1;
-  std::vector<T> w(lloyd::MatrixView<const T>(X).rows(), T(1));
+void with(const Rows& X, const Start& C0, const lloyd::Params& p, const std::vector<T>& w) {
   lloyd::mpi::fit(MPI_COMM_WORLD, X, p);
   lloyd::mpi::fit<T>(MPI_COMM_WORLD, X, p);
   lloyd::mpi::fit(MPI_COMM_WORLD, X, p, C0);
@@ -32,7 +28,8 @@ void with(const Rows& X, const Start& C0) {
 
 template <class T>
 int each_combination() {
-  return for_each_matrix_combination<T>([](const auto& X, const auto& C0) { with<T>(X, C0); });
+  return for_each_matrix_combination<T>(
+      [](const auto& X, const auto& C0, const lloyd::Params& p, const std::vector<T>& w) { with<T>(X, C0, p, w); });
 }
 
 }  // namespace
