@@ -12,6 +12,7 @@
 
 #include "../matrix.hpp"
 #include "checks.hpp"
+#include "unit_rows.hpp"
 
 namespace lloyd {
 namespace detail {
@@ -22,31 +23,6 @@ Matrix<T> scaled_copy(MatrixView<const T> A, int e) {
   Matrix<T> out(A.rows(), A.cols());
   for (std::size_t i = 0; i < A.rows(); ++i)
     for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = std::ldexp(A(i, j), e);
-  return out;
-}
-
-/// Rows scaled to unit length (computed in double); a zero row throws, naming `name`
-/// (with a null name it stays zero: predict on such a row gives label 0).
-template <class T>
-Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
-  Matrix<T> out(A.rows(), A.cols());
-  for (std::size_t i = 0; i < A.rows(); ++i) {
-    // Through the largest magnitude first, so that neither 1e200 nor 1e-200 values
-    // overflow or vanish in the squares.
-    double top = 0;
-    for (std::size_t j = 0; j < A.cols(); ++j) top = std::max(top, std::abs(static_cast<double>(A(i, j))));
-    if (!(top > 0)) {
-      if (!name) continue;
-      throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
-    }
-    double norm2 = 0;
-    for (std::size_t j = 0; j < A.cols(); ++j) {
-      const double v = static_cast<double>(A(i, j)) / top;
-      norm2 += v * v;
-    }
-    const double inv = 1.0 / std::sqrt(norm2);
-    for (std::size_t j = 0; j < A.cols(); ++j) out(i, j) = static_cast<T>(static_cast<double>(A(i, j)) / top * inv);
-  }
   return out;
 }
 
