@@ -95,6 +95,79 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd under the cosine metric",
   }
 }
 
+TEMPLATE_TEST_CASE("cosine reads the rows in place: rows scaled by powers of 2 give bit-identical fits",
+                   "[metrics][algorithms]", float, double) {
+  // The fit keeps one scale per row and computes the unit rows where it reads them
+  // (no normalised copy): every reader (kernel blocks, cluster sums, bounds, both
+  // seedings, relocation) must see the same unit values whatever the rows' lengths.
+  // Awkward shapes: d not a multiple of the SIMD width, k = 1, k beyond the direct
+  // kernel, k = n, fewer rows than one kernel block; weights with zeros.
+  const int span = sizeof(TestType) == 4 ? 100 : 900;
+  struct Shape {
+    std::size_t n, d, k;
+  };
+  for (const Shape sh : {Shape{700, 13, 9}, Shape{3000, 37, 40}, Shape{257, 5, 1}, Shape{60, 3, 60}, Shape{40, 70, 6}}) {
+    const auto X = lloyd::make_blobs<TestType>(sh.n, sh.d, std::max<std::size_t>(1, sh.k / 2), 2.0, sh.n).X;
+    lloyd::Matrix<TestType> Y(X);
+    lloyd::detail::Rng rng(sh.d);
+    for (std::size_t i = 0; i < sh.n; ++i) {
+      const int e = static_cast<int>(rng.below(2 * span + 1)) - span;
+      for (std::size_t j = 0; j < sh.d; ++j) Y(i, j) = std::ldexp(X(i, j), e);
+    }
+    std::vector<TestType> w(sh.n);
+    for (std::size_t i = 0; i < sh.n; ++i) w[i] = static_cast<TestType>(i % 7 == 3 ? 0 : 1 + i % 3);
+    for (auto init : {lloyd::Init::KMeansPlusPlus, lloyd::Init::KMeansParallel, lloyd::Init::Random})
+      for (auto alg : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
+                       lloyd::Algorithm::Yinyang}) {
+        lloyd::Params p;
+        p.n_clusters = sh.k;
+        p.metric = lloyd::Metric::Cosine;
+        p.init = init;
+        p.algorithm = alg;
+        p.n_threads = 2;
+        p.seed = 11;
+        INFO("n=" << sh.n << " d=" << sh.d << " k=" << sh.k << " init=" << lloyd::to_string(init)
+                  << " algorithm=" << lloyd::to_string(alg));
+        lloyd::KMeans<TestType> a(p), b(p);
+        const auto ra = a.fit(X), rb = b.fit(Y);
+        REQUIRE(ra.labels == rb.labels);
+        REQUIRE(ra.centroids == rb.centroids);
+        REQUIRE(ra.inertia == rb.inertia);
+        REQUIRE(ra.n_iter == rb.n_iter);
+        REQUIRE(b.predict(Y) == rb.labels);
+        const auto wa = lloyd::KMeans<TestType>(p).fit(X, w), wb = lloyd::KMeans<TestType>(p).fit(Y, w);
+        REQUIRE(wa.labels == wb.labels);
+        REQUIRE(wa.centroids == wb.centroids);
+      }
+  }
+}
+
+TEMPLATE_TEST_CASE("cosine labels match a fit of rows the caller normalised", "[metrics]", float, double) {
+  // Before the rows were read in place, the fit copied X normalised and clustered the
+  // copy: fitting a normalised copy is that path. The same labels, and centroids and
+  // inertia to rounding.
+  auto X = lloyd::make_blobs<TestType>(5000, 29, 12, 3.0, 4).X;
+  lloyd::detail::Rng rng(9);
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    const double s = 0.01 * std::pow(1e4, rng.uniform());
+    for (std::size_t j = 0; j < X.cols(); ++j) X(i, j) = static_cast<TestType>(double(X(i, j)) * s);
+  }
+  const auto U = lloyd::detail::normalized_rows<TestType>(X, "X");
+  for (auto alg : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly}) {
+    lloyd::Params p;
+    p.n_clusters = 12;
+    p.metric = lloyd::Metric::Cosine;
+    p.algorithm = alg;
+    p.seed = 2;
+    const auto in_place = lloyd::KMeans<TestType>(p).fit(X);
+    const auto copied = lloyd::KMeans<TestType>(p).fit(U);
+    REQUIRE(in_place.labels == copied.labels);
+    REQUIRE(lloyd_test::close_rel(in_place.inertia, copied.inertia, sizeof(TestType) == 4 ? 1e-4 : 1e-10));
+    REQUIRE(lloyd_test::max_abs_diff<TestType>(in_place.centroids, copied.centroids) <
+            (sizeof(TestType) == 4 ? 1e-5 : 1e-12));
+  }
+}
+
 TEMPLATE_TEST_CASE("dot metric assigns by largest inner product and averages", "[metrics]", float, double) {
   const auto X = lloyd::make_uniform<TestType>(2500, 9, -1.0, 1.0, 4);
   const std::size_t k = 12;

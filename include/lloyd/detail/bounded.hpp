@@ -22,8 +22,8 @@
 //     Rows [b, e) by their bounds: skip, tighten, search a few centroids, or queue(worker, i)
 //     for all centroids. Label changes go through relabel(); every row's dist[i] is
 //     written when with_distances; distances computed are counted in tally.evals.
-//   void rebuilt(std::size_t i, std::size_t label, double best, double second,
-//                MatrixView<const T> C, T* dist, bool with_distances, Tally& tally);
+//   void rebuilt(std::size_t worker, std::size_t i, std::size_t label, double best,
+//                double second, MatrixView<const T> C, T* dist, bool with_distances, Tally& tally);
 //     Row i went through the kernel (full pass or queue) and is now labelled `label`:
 //     best is an upper bound on its squared distance to it, second a lower bound on the
 //     squared distance to any other centroid. Set the row's bounds (and dist[i]).
@@ -31,6 +31,9 @@
 //     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
 //   void pass_done(bool full, std::size_t queued);       (optional)
 //     After a pass; `queued` rows of a bounded pass went through the kernel.
+//
+// Rows are read through row(worker, i) (the working row: a unit row for Metric::Cosine,
+// computed into the worker's scratch), or through exact_distance / exact_upper.
 
 #include <cmath>
 #include <cstddef>
@@ -115,9 +118,13 @@ class BoundedAssigner {
         upper_(P.n),
         workspaces_(pool.size()),
         workers_(pool.size()),
+        identity_(P.unit_rows ? unit_block : 0),
         task_changed_(tasks_.count()),
         task_evals_(tasks_.count()),
-        task_queued_(tasks_.count()) {}
+        task_queued_(tasks_.count()) {
+    for (Worker& w : workers_) w.row = P.row_buffer();
+    for (std::size_t r = 0; r < identity_.size(); ++r) identity_[r] = r;
+  }
 
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
@@ -144,15 +151,19 @@ class BoundedAssigner {
     labels[i] = static_cast<std::int32_t>(a);
   }
 
+  /// Working row i (Problem::row), valid until the worker's next row() call.
+  const T* row(std::size_t worker, std::size_t i) { return P_.row(i, workers_[worker].row.data()); }
+
   /// The exact loss of row i against centroid a, into dist[i].
-  void exact_distance(MatrixView<const T> C, std::size_t i, std::size_t a, T* dist, Tally& tally) const {
-    dist[i] = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+  void exact_distance(MatrixView<const T> C, std::size_t worker, std::size_t i, std::size_t a, T* dist,
+                      Tally& tally) {
+    dist[i] = squared_distance<Arch>(row(worker, i), C.row(a), P_.d);
     ++tally.evals;
   }
 
   /// The exact loss of row i against centroid a into dist[i], and u from it.
-  void exact_upper(MatrixView<const T> C, std::size_t i, std::size_t a, T* dist) {
-    const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+  void exact_upper(MatrixView<const T> C, std::size_t worker, std::size_t i, std::size_t a, T* dist) {
+    const T c2 = squared_distance<Arch>(row(worker, i), C.row(a), P_.d);
     dist[i] = c2;
     upper_[i] = math_.upper(static_cast<double>(c2));
   }
@@ -166,9 +177,11 @@ class BoundedAssigner {
   std::vector<double> upper_;  ///< per row: upper bound on the distance to its centroid
 
  private:
-  // Per worker: the rows queued for the kernel and what it returned for them, and the
-  // (old, new) label of each row that changed.
+  // Per worker: the rows queued for the kernel and what it returned for them, the
+  // (old, new) label of each row that changed, and scratch for working rows.
   struct Worker {
+    std::vector<T> row;     // one row (Problem::row_buffer)
+    Matrix<T> block;        // queued unit rows, a block at a time (Metric::Cosine)
     std::vector<std::size_t> rows;
     std::vector<std::int32_t> labels;
     std::vector<double> second;
@@ -186,7 +199,17 @@ class BoundedAssigner {
     w.labels.resize(m);
     w.second.resize(m);
     w.best.resize(m);
-    kernel_.assign_rows(P_.X, w.rows.data(), m, w.labels.data(), w.second.data(), workspaces_[worker], w.best.data());
+    if (!P_.unit_rows) {
+      kernel_.assign_rows(P_.X, w.rows.data(), m, w.labels.data(), w.second.data(), workspaces_[worker],
+                          w.best.data());
+    } else {
+      for (std::size_t r0 = 0; r0 < m; r0 += unit_block) {
+        const std::size_t len = std::min(unit_block, m - r0);
+        const MatrixView<const T> Y = P_.listed_rows(w.rows.data() + r0, len, w.block);
+        kernel_.assign_rows(Y, identity_.data(), len, w.labels.data() + r0, w.second.data() + r0,
+                            workspaces_[worker], w.best.data() + r0);
+      }
+    }
     tally.evals += m * k_;
     for (std::size_t r = 0; r < m; ++r) {
       const std::size_t i = w.rows[r];
@@ -197,7 +220,7 @@ class BoundedAssigner {
         tally.changed += labels[i] != w.labels[r];
         labels[i] = w.labels[r];
       }
-      derived().rebuilt(i, a, w.best[r], w.second[r], C, dist, with_distances, tally);
+      derived().rebuilt(worker, i, a, w.best[r], w.second[r], C, dist, with_distances, tally);
     }
   }
 
@@ -221,8 +244,11 @@ class BoundedAssigner {
     return a;
   }
 
+  static constexpr std::size_t unit_block = 256;  // queued unit rows computed at a time
+
   std::vector<typename Kernel::Workspace> workspaces_;
   std::vector<Worker> workers_;
+  std::vector<std::size_t> identity_;  // 0, 1, ...: the rows of a computed block, in order
   std::vector<std::size_t> task_changed_, task_evals_, task_queued_;
   std::vector<double> shift_;  // per centroid: distance moved since the last pass
   std::vector<char> dirty_;

@@ -143,6 +143,7 @@ class ClusterSums {
       if (fused_) {
         std::fill_n(out, d, 0.0);
         std::vector<double> partial(d);
+        std::vector<T> buf = P_.row_buffer();
         for (std::size_t p = 0; p < m;) {
           const std::size_t task = rows[p] / tasks_.rows_per_chunk();
           std::fill(partial.begin(), partial.end(), 0.0);
@@ -151,7 +152,7 @@ class ClusterSums {
           for (; p < m && rows[p] / tasks_.rows_per_chunk() == task; ++p) {
             const T w = P_.weight(rows[p]);
             if (w <= 0) continue;
-            add_row(partial.data(), P_.X.row(rows[p]), d, w);
+            add_row(partial.data(), P_.row(rows[p], buf.data()), d, w);
             pw += static_cast<double>(w);
             ++pm;
           }
@@ -187,11 +188,12 @@ class ClusterSums {
       std::fill_n(sums, k_ * d, 0.0);
       std::fill_n(wsum, k_, 0.0);
       std::fill_n(members, k_, std::size_t(0));
+      std::vector<T> buf = P_.row_buffer();
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
         const T w = P_.weight(i);
         if (w <= 0) continue;
         const std::size_t c = static_cast<std::size_t>(labels[i]);
-        add_row(sums + c * d, P_.X.row(i), d, w);
+        add_row(sums + c * d, P_.row(i, buf.data()), d, w);
         wsum[c] += static_cast<double>(w);
         ++members[c];
       }
@@ -291,13 +293,14 @@ class ClusterSums {
   void sum_rows(const std::size_t* rows, std::size_t count, std::size_t j0, std::size_t len, double* out, double& wsum,
                 std::size_t& members) const {
     double acc[sum_chunk] = {};
+    T buf[sum_chunk];
     double ws = 0;
     std::size_t m = 0;
     for (std::size_t p = 0; p < count; ++p) {
       const std::size_t i = rows[p];
       const T w = P_.weight(i);
       if (w <= 0) continue;
-      const T* LLOYD_RESTRICT x = P_.X.row(i) + j0;
+      const T* LLOYD_RESTRICT x = P_.values(i, j0, len, buf);
       if (len == sum_chunk) {
         if (w == T(1))
           for (std::size_t j = 0; j < sum_chunk; ++j) acc[j] += static_cast<double>(x[j]);

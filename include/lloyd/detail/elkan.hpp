@@ -58,10 +58,10 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
 
   // Every centroid's bound becomes the row's lower bound on its second-nearest distance
   // (valid for all; each sharpens when that centroid's distance is computed).
-  void rebuilt(std::size_t i, std::size_t a, double /*best*/, double second, MatrixView<const T> C, T* dist,
-               bool /*with_distances*/, Tally& /*tally*/) {
+  void rebuilt(std::size_t worker, std::size_t i, std::size_t a, double /*best*/, double second,
+               MatrixView<const T> C, T* dist, bool /*with_distances*/, Tally& /*tally*/) {
     std::fill_n(lower_.data() + i * k_, k_, lower_as_float(BoundMath::lower_from_sq(second)));
-    this->exact_upper(C, i, a, dist);
+    this->exact_upper(C, worker, i, a, dist);
   }
 
   // Smallest z with u (1 + g) < z (1 - g), as a float rounded up.
@@ -101,7 +101,7 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
     cand.resize(k_);
     const std::size_t d = P_.d, k = k_;
     for (std::size_t i = b; i < e; ++i) {
-      const T* x = P_.X.row(i);
+      const T* x = this->row(worker, i);
       std::size_t a = static_cast<std::size_t>(labels[i]);
       float* lb = lower_.data() + i * k;
       double u = upper_[i];
@@ -144,7 +144,7 @@ class Elkan : public BoundedAssigner<Elkan<T, Arch>, T, Arch> {
       if (tight)
         dist[i] = best_c2;
       else if (with_distances)
-        this->exact_distance(C, i, a, dist, tally);
+        this->exact_distance(C, worker, i, a, dist, tally);
     }
     task_tally.changed += tally.changed;
     task_tally.evals += tally.evals;

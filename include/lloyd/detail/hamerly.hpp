@@ -76,11 +76,11 @@ class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
   }
 
   // u from the kernel's bound (exact distances only if asked for).
-  void rebuilt(std::size_t i, std::size_t a, double best, double second, MatrixView<const T> C, T* dist,
-               bool with_distances, Tally& tally) {
+  void rebuilt(std::size_t worker, std::size_t i, std::size_t a, double best, double second, MatrixView<const T> C,
+               T* dist, bool with_distances, Tally& tally) {
     upper_[i] = BoundMath::add_up(std::sqrt(best), 0.0);
     lower_[i] = BoundMath::lower_from_sq(second);
-    if (with_distances) this->exact_distance(C, i, a, dist, tally);
+    if (with_distances) this->exact_distance(C, worker, i, a, dist, tally);
   }
 
   void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker, std::int32_t* labels,
@@ -116,7 +116,7 @@ class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
       const bool keep_all = xsimd::all(u * grow < m * shrink);
       for (std::size_t r = 0; r < WD; ++r) {
         if (keep_all || math_.keeps(upper_[i + r], mm[r]))
-          keep(C, labels, dist, i + r, with_distances, tally);
+          keep(C, worker, labels, dist, i + r, with_distances, tally);
         else
           tighten(C, worker, labels, dist, i + r, mm[r], tally);
       }
@@ -129,23 +129,23 @@ class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
       }
       const double m = std::max(sep_[a], lower_[i]);
       if (math_.keeps(upper_[i], m))
-        keep(C, labels, dist, i, with_distances, tally);
+        keep(C, worker, labels, dist, i, with_distances, tally);
       else
         tighten(C, worker, labels, dist, i, m, tally);
     }
   }
 
   // The bounds prove row i keeps its label.
-  void keep(MatrixView<const T> C, const std::int32_t* labels, T* dist, std::size_t i, bool with_distances,
-            Tally& tally) const {
-    if (with_distances) this->exact_distance(C, i, static_cast<std::size_t>(labels[i]), dist, tally);
+  void keep(MatrixView<const T> C, std::size_t worker, const std::int32_t* labels, T* dist, std::size_t i,
+            bool with_distances, Tally& tally) {
+    if (with_distances) this->exact_distance(C, worker, i, static_cast<std::size_t>(labels[i]), dist, tally);
   }
 
   // Row i's bounds failed against m: u is made exact, and if that is not enough the row
   // is queued for all centroids.
   void tighten(MatrixView<const T> C, std::size_t worker, const std::int32_t* labels, T* dist, std::size_t i,
                double m, Tally& tally) {
-    this->exact_distance(C, i, static_cast<std::size_t>(labels[i]), dist, tally);
+    this->exact_distance(C, worker, i, static_cast<std::size_t>(labels[i]), dist, tally);
     upper_[i] = math_.upper(static_cast<double>(dist[i]));
     if (!math_.keeps(upper_[i], m)) this->queue(worker, i);
   }

@@ -44,11 +44,13 @@ void absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel
   pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
     const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
     std::vector<std::int32_t> lab(e - b);
-    kernel.assign(P.X, b, e, lab.data(), ws[worker]);
+    Matrix<T> block;
+    const MatrixView<const T> Y = P.rows(b, e, block);  // rows b.. as Y's 0..
+    kernel.assign(Y, 0, e - b, lab.data(), ws[worker]);
     double pot = 0;
     for (std::size_t i = b; i < e; ++i) {
       const std::size_t c = static_cast<std::size_t>(lab[i - b]);
-      const double dist = static_cast<double>(squared_distance<Arch>(P.X.row(i), C.row(c), d));
+      const double dist = static_cast<double>(squared_distance<Arch>(Y.row(i - b), C.row(c), d));
       if (dist < closest[i]) {
         closest[i] = dist;
         nearest[i] = static_cast<std::uint32_t>(first + c);

@@ -45,7 +45,9 @@ class GreedyKMeansPlusPlus {
         trial_pot_(chunks_.count() * trials_),
         chosen_(P.n, 0),
         cand_(trials_),
-        cand_rows_(trials_) {
+        cand_rows_(trials_),
+        cand_values_(P.unit_rows ? trials_ * P.d : 0),
+        centroid_values_(P.row_buffer()) {
     indices_.reserve(k);
     if (keep == Keep::always || (keep == Keep::by_memory && 4 * trials_ <= P.d)) trial_dist_.resize(P.n * trials_);
   }
@@ -64,7 +66,7 @@ class GreedyKMeansPlusPlus {
       }
       for (std::size_t t = 0; t < trials_; ++t) {
         cand_[t] = sample(rng.uniform() * pot);
-        cand_rows_[t] = P_.X.row(cand_[t]);
+        cand_rows_[t] = P_.row(cand_[t], P_.unit_rows ? cand_values_.data() + t * P_.d : nullptr);
       }
       const std::size_t best = best_trial();
       if (trial_dist_.empty())
@@ -126,11 +128,12 @@ class GreedyKMeansPlusPlus {
   void add_centroid(std::size_t idx, bool first) {
     chosen_[idx] = 1;
     indices_.push_back(idx);
-    const T* c = P_.X.row(idx);
+    const T* c = P_.row(idx, centroid_values_.data());
     pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
       double pot = 0;
+      std::vector<T> buf = P_.row_buffer();
       for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
-        const double dist = static_cast<double>(squared_distance<Arch>(P_.X.row(i), c, P_.d));
+        const double dist = static_cast<double>(squared_distance<Arch>(P_.row(i, buf.data()), c, P_.d));
         closest_[i] = first ? dist : std::min(closest_[i], dist);
         pot += mass(i);
       }
@@ -163,8 +166,9 @@ class GreedyKMeansPlusPlus {
       double* LLOYD_RESTRICT tp = trial_pot_.data() + ch * trials;
       std::fill_n(tp, trials, 0.0);
       T dist[4];
+      std::vector<T> buf = P_.row_buffer();
       for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
-        const T* x = P_.X.row(i);
+        const T* x = P_.row(i, buf.data());
         const double w = static_cast<double>(P_.weight(i));
         const double near = closest_[i];
         std::size_t t = 0;
@@ -213,6 +217,7 @@ class GreedyKMeansPlusPlus {
   std::vector<std::size_t> indices_;
   std::vector<std::size_t> cand_;
   std::vector<const T*> cand_rows_;
+  std::vector<T> cand_values_, centroid_values_;  // unit rows of the trials and of a new centroid (Metric::Cosine)
   std::vector<T> trial_dist_;  // n x trials, or empty: the trials' distances of each row
 };
 

@@ -5,7 +5,7 @@
 //
 //   agree_on_input -> working rows -> column statistics -> rescale -> n_init runs -> Result
 //   (validate)       (cosine: unit   (mean, variance,     (2^e when   (seed, iterate;  (units back,
-//                     rows)          bound of |x|)         squares     keep the best)   model state)
+//                     rows, no copy) bound of |x|)         squares     keep the best)   model state)
 //                                                          would overflow)
 //
 // Each stage talks to the other processes of a distributed fit only through the
@@ -116,15 +116,14 @@ FitOutcome<T> fit_pipeline(Exchange<T>& ex, MatrixView<const T> X, const Params&
   // A process without rows may pass any column count; give it the others'.
   if (X.rows() == 0) X = MatrixView<const T>(X.data(), 0, shape.cols, shape.cols);
   WorkingRows<T> work(X, initial);
-  if (p.metric == Metric::Cosine)
-    ex.checked([&] {
-      check_finite(X, ex.rows_name());
-      work.normalize(ex.rows_name());
-    });
+  const bool cosine = p.metric == Metric::Cosine;
+  if (cosine) ex.checked([&] { check_finite(X, ex.rows_name()); });
   const Stopwatch clock;
   ThreadPool& pool =
       pool_for(fit_threads(p.n_threads, X.rows(), double(X.rows()) * double(p.n_clusters) * double(shape.cols)));
-  Problem<T> P = make_problem(work.rows(), weights, pool, ex, shape);
+  // Cosine: unit rows computed where they are read (one UnitScale per row, no copy).
+  Problem<T> P = make_problem(work.rows(), weights, pool, ex, shape, cosine);
+  if (cosine) ex.checked([&] { work.normalize_initial(); });
   const int scale = safe_scale_exponent(P, pool, ex);
   if (scale != 0) {
     work.scale(scale);

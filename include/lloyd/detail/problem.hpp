@@ -19,6 +19,7 @@
 #include "exchange.hpp"
 #include "parallel.hpp"
 #include "partitions.hpp"
+#include "unit_rows.hpp"
 
 namespace lloyd {
 namespace detail {
@@ -38,26 +39,60 @@ struct Problem {
   /// they overflowed), and max |x0(j)| of the row the sums were taken from.
   double abs_bound = 0;
   double origin_abs = 0;
-  /// Dot: nearest = largest x.c; Cosine: X holds unit rows and centroids are re-normalised.
+  /// Dot: nearest = largest x.c; Cosine: the rows are unit rows (see unit) and
+  /// centroids are re-normalised.
   Metric metric = Metric::SquaredEuclidean;
+  /// Metric::Cosine: the working rows are X's rows scaled to unit length where they are
+  /// read (values(), rows()), never stored, by one UnitScale per row. Otherwise they are X's.
+  bool unit_rows = false;
+  std::vector<UnitScale> unit;
 
   T weight(std::size_t i) const noexcept { return weights ? weights[i] : T(1); }
+
+  /// Values [j0, j0 + len) of working row i: X's memory, or the unit row's values
+  /// written to buf (len values).
+  const T* values(std::size_t i, std::size_t j0, std::size_t len, T* buf) const noexcept {
+    const T* x = X.row(i) + j0;
+    if (!unit_rows) return x;
+    unit_values(x, len, unit[i], buf);
+    return buf;
+  }
+  /// Working row i (d values; buf: room for d values, used for unit rows).
+  const T* row(std::size_t i, T* buf) const noexcept { return values(i, 0, d, buf); }
+  /// Working rows [b, e) as a matrix: a view of X, or the unit rows written to buf
+  /// (which is resized to fit).
+  MatrixView<const T> rows(std::size_t b, std::size_t e, Matrix<T>& buf) const {
+    if (!unit_rows) return X.rows_range(b, e - b);
+    if (buf.rows() < e - b || buf.cols() != d) buf = Matrix<T>(std::max(e - b, buf.rows()), d);
+    for (std::size_t i = b; i < e; ++i) unit_values(X.row(i), d, unit[i], buf.row(i - b));
+    return MatrixView<const T>(buf.data(), e - b, d, buf.stride());
+  }
+  /// The working rows rows[0..count) as a matrix (row r = working row rows[r]), in buf
+  /// (resized to fit); for unit rows only (X's rows are read in place).
+  MatrixView<const T> listed_rows(const std::size_t* rows, std::size_t count, Matrix<T>& buf) const {
+    if (buf.rows() < count || buf.cols() != d) buf = Matrix<T>(std::max(count, buf.rows()), d);
+    for (std::size_t r = 0; r < count; ++r) unit_values(X.row(rows[r]), d, unit[rows[r]], buf.row(r));
+    return MatrixView<const T>(buf.data(), count, d, buf.stride());
+  }
+  /// Scratch for one row's values: d values when rows are computed, else none.
+  std::vector<T> row_buffer() const { return std::vector<T>(unit_rows ? d : 0); }
 };
 
 /// Sums of x - origin and of its squares per column (2 d values: S1 then S2) over all
 /// processes' rows.
 template <class T>
-std::vector<double> column_moments(MatrixView<const T> X, const std::vector<double>& origin, ThreadPool& pool,
+std::vector<double> column_moments(const Problem<T>& P, const std::vector<double>& origin, ThreadPool& pool,
                                    Exchange<T>& ex) {
   const std::size_t d = origin.size();
-  const Chunking chunks = partition::column_statistics(X.rows());
+  const Chunking chunks = partition::column_statistics(P.n);
   std::vector<double> partial(chunks.count() * 2 * d, 0.0);
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
     double* LLOYD_RESTRICT s1 = partial.data() + c * 2 * d;
     double* LLOYD_RESTRICT s2 = s1 + d;
     const double* LLOYD_RESTRICT o = origin.data();
+    std::vector<T> buf = P.row_buffer();
     for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) {
-      const T* LLOYD_RESTRICT x = X.row(i);
+      const T* LLOYD_RESTRICT x = P.row(i, buf.data());
       for (std::size_t j = 0; j < d; ++j) {
         const double v = static_cast<double>(x[j]) - o[j];
         s1[j] += v;
@@ -82,9 +117,12 @@ std::vector<double> column_moments(MatrixView<const T> X, const std::vector<doub
 /// far from the origin. Throws naming the first NaN/Inf of X.
 template <class T>
 Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& pool, Exchange<T>& ex,
-                        const InputShape& shape) {
+                        const InputShape& shape, bool unit_rows = false) {
   Problem<T> P;
   P.X = X;
+  P.unit_rows = unit_rows;
+  // (X was checked finite first; a zero row throws here, naming the rows.)
+  if (unit_rows) ex.checked([&] { P.unit = unit_scales(X, pool, ex.rows_name()); });
   P.weights = weights;
   P.n = X.rows();
   P.d = shape.cols;
@@ -93,12 +131,12 @@ Problem<T> make_problem(MatrixView<const T> X, const T* weights, ThreadPool& poo
   const std::size_t n = P.n, d = P.d;
   std::vector<double> origin(d);
   {
-    std::vector<T> mine;
-    if (n > 0) mine.assign(X.row(0), X.row(0) + d);
+    std::vector<T> mine, buf = P.row_buffer();
+    if (n > 0) mine.assign(P.row(0, buf.data()), P.row(0, buf.data()) + d);
     const std::vector<T> firsts = gather(ex, mine);
     for (std::size_t j = 0; j < d; ++j) origin[j] = static_cast<double>(firsts[j]);
   }
-  const std::vector<double> moments = column_moments(X, origin, pool, ex);
+  const std::vector<double> moments = column_moments(P, origin, pool, ex);
   std::vector<double> mean(d);
   double var_sum = 0;
   bool finite = true;
@@ -164,6 +202,7 @@ int scale_exponent_for(double max_abs, std::size_t d) {
 /// exact pass over X only when that bound leaves the range.
 template <class T>
 int safe_scale_exponent(const Problem<T>& P, ThreadPool& pool, Exchange<T>& ex) {
+  if (P.unit_rows) return 0;  // unit rows: max |x| in [1 / sqrt(d), 1]
   const auto [lo, hi] = safe_magnitudes<T>(P.d);
   // max |x| >= abs_bound / (1 + 2 sqrt(n)), and >= every value of the first row.
   const double rows = static_cast<double>(P.total_rows);

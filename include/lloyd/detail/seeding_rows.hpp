@@ -34,11 +34,11 @@ template <class T>
 Matrix<T> rows_by_index(Exchange<T>& ex, const Problem<T>& P, const std::vector<std::uint64_t>& index) {
   const std::size_t d = P.d;
   std::vector<std::uint64_t> where;
-  std::vector<T> values;
+  std::vector<T> values, buf = P.row_buffer();
   for (std::size_t c = 0; c < index.size(); ++c)
     if (index[c] >= P.first_row && index[c] < P.first_row + P.n) {
       where.push_back(c);
-      const T* x = P.X.row(static_cast<std::size_t>(index[c] - P.first_row));
+      const T* x = P.row(static_cast<std::size_t>(index[c] - P.first_row), buf.data());
       values.insert(values.end(), x, x + d);
     }
   const std::vector<std::uint64_t> all_where = gather(ex, where);

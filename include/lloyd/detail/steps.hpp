@@ -48,6 +48,7 @@ class LloydSteps {
         tasks_(partition::assignment_tasks(P.n, k, P.d, Kernel::group_rows(k, P.metric == Metric::Dot), fused_)),
         sums_(P, k, pool, tasks_, fused_),
         workspaces_(pool.size()),
+        row_blocks_(pool.size()),
         block_labels_(pool.size() * block_),
         block_dist_(pool.size() * block_),
         task_changed_(tasks_.count()) {}
@@ -67,14 +68,15 @@ class LloydSteps {
       std::size_t changed = 0;
       for (std::size_t b = tasks_.begin(t); b < tasks_.end(t); b += block_) {
         const std::size_t e = std::min(tasks_.end(t), b + block_);
-        const bool exact = kernel_.assign(P_.X, b, e, buf, workspaces_[worker], buf_dist);
+        const MatrixView<const T> Y = P_.rows(b, e, row_blocks_[worker]);  // rows b.. as Y's 0..
+        const bool exact = kernel_.assign(Y, 0, e - b, buf, workspaces_[worker], buf_dist);
         const bool distances = exact || with_distances;
         for (std::size_t i = b; i < e; ++i) {
           const std::int32_t l = buf[i - b];
           changed += labels[i] != l;
           labels[i] = l;
           const std::size_t c = static_cast<std::size_t>(l);
-          const T* x = P_.X.row(i);
+          const T* x = Y.row(i - b);
           const T w = P_.weight(i);
           if (distances) dist[i] = exact ? buf_dist[i - b] : loss(x, C.row(c));
           if (gather && w > 0) ClusterSums<T>::add(slot, c, x, d, w);
@@ -102,8 +104,9 @@ class LloydSteps {
   /// given), and the weighted inertia of this process's rows; for when assign() skipped them.
   double distances(MatrixView<const T> C, const std::int32_t* labels, T* dist) {
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
+      std::vector<T> buf = P_.row_buffer();
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i)
-        dist[i] = loss(P_.X.row(i), C.row(static_cast<std::size_t>(labels[i])));
+        dist[i] = loss(P_.row(i, buf.data()), C.row(static_cast<std::size_t>(labels[i])));
     });
     distances_valid_ = true;
     return weighted_sum(P_, dist, pool_);
@@ -199,6 +202,7 @@ class LloydSteps {
   bool gathered_ = false;
   bool distances_valid_ = false;
   std::vector<typename Kernel::Workspace> workspaces_;
+  std::vector<Matrix<T>> row_blocks_;  // per worker: a block of unit rows (Metric::Cosine)
   std::vector<std::int32_t> block_labels_;
   std::vector<T> block_dist_;
   std::vector<std::size_t> task_changed_;

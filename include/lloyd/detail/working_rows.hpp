@@ -1,7 +1,8 @@
 // lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
 #pragma once
 
-// The working units of a fit: Metric::Cosine clusters unit rows, and data whose squares
+// The working units of a fit: Metric::Cosine clusters unit rows (computed where a row is
+// read: unit_rows.hpp; only the starting centroids are copied), and data whose squares
 // would overflow (or sink into subnormals) are scaled by a power of 2 (problem.hpp,
 // safe_scale_exponent). Both the fit and predict() bring rows into these units.
 
@@ -37,10 +38,12 @@ class WorkingRows {
   MatrixView<const T> rows() const noexcept { return X_; }
   const MatrixView<const T>* initial() const noexcept { return has_initial_ ? &initial_ : nullptr; }
 
-  /// Unit rows (Metric::Cosine); `name` names the rows in the error for a zero row.
-  void normalize(const char* name) {
-    Matrix<T> rows = normalized_rows<T>(X_, name);  // (rows first: their error comes first)
-    set(std::move(rows), has_initial_ ? normalized_rows<T>(initial_, "initial_centroids") : Matrix<T>());
+  /// Unit starting centroids (Metric::Cosine, whose rows stay as they are: see
+  /// Problem::unit_rows).
+  void normalize_initial() {
+    if (!has_initial_) return;
+    start_ = normalized_rows<T>(initial_, "initial_centroids");
+    initial_ = start_;
   }
   /// Everything times 2^e.
   void scale(int e) {

@@ -114,10 +114,10 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
 
   // Every group's bound becomes the row's lower bound on its second-nearest distance
   // (valid for all groups; the groups' own bounds sharpen as rows get searched).
-  void rebuilt(std::size_t i, std::size_t a, double /*best*/, double second, MatrixView<const T> C, T* dist,
-               bool /*with_distances*/, Tally& /*tally*/) {
+  void rebuilt(std::size_t worker, std::size_t i, std::size_t a, double /*best*/, double second,
+               MatrixView<const T> C, T* dist, bool /*with_distances*/, Tally& /*tally*/) {
     std::fill_n(lower_.data() + i * t_, t_, lower_as_float(BoundMath::lower_from_sq(second)));
-    this->exact_upper(C, i, a, dist);
+    this->exact_upper(C, worker, i, a, dist);
   }
 
   void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker, std::int32_t* labels,
@@ -138,10 +138,10 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
       }
       upper_[i] = u;
       if (this->math_.keeps(u, global)) {  // global filter
-        if (with_distances) this->exact_distance(C, i, a, dist, tally);
+        if (with_distances) this->exact_distance(C, worker, i, a, dist, tally);
         continue;
       }
-      const T c2 = squared_distance<Arch>(P_.X.row(i), C.row(a), P_.d);
+      const T c2 = squared_distance<Arch>(this->row(worker, i), C.row(a), P_.d);
       ++tally.evals;
       upper_[i] = this->math_.upper(static_cast<double>(c2));
       dist[i] = c2;
@@ -165,7 +165,7 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
   void search_groups(MatrixView<const T> C, std::size_t i, std::size_t worker, T a_c2, std::int32_t* labels,
                      T* dist, Tally& tally) {
     Search& s = search_[worker];
-    const T* x = P_.X.row(i);
+    const T* x = this->row(worker, i);
     float* lb = lower_.data() + i * t_;
     const std::size_t old_a = static_cast<std::size_t>(labels[i]);
     std::size_t a = old_a;
