@@ -176,6 +176,48 @@ void bench_headline(benchmark::State& state) {
   state.counters["iterations"] = double(iters) / double(state.iterations());
 }
 
+// Issue 12's batch case: 1000 problems of 1000 x 16, k = 8, float64, default Params
+// (k-means++, one init): fit_batch (problems spread over the threads) against the loop a
+// caller would write, one KMeans::fit after another. bench/sklearn_batch.py times
+// scikit-learn's loop on the same shapes.
+constexpr std::size_t batch_problems = 1000, batch_rows = 1000, batch_d = 16, batch_k = 8;
+
+const lloyd::Matrix<double>& batch_data() {
+  static const lloyd::Matrix<double> X = [] {
+    lloyd::Matrix<double> all(batch_problems * batch_rows, batch_d);
+    for (std::size_t b = 0; b < batch_problems; ++b) {
+      const auto part = lloyd::make_blobs<double>(batch_rows, batch_d, batch_k, 1.0, 100 + b).X;
+      for (std::size_t i = 0; i < batch_rows; ++i) std::copy_n(part.row(i), batch_d, all.row(b * batch_rows + i));
+    }
+    return all;
+  }();
+  return X;
+}
+
+void bench_batch(benchmark::State& state, bool batched) {
+  const auto& X = batch_data();
+  lloyd::Params p;
+  p.n_clusters = batch_k;
+  double seconds = 0, inertia = 0;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    inertia = 0;
+    if (batched) {
+      for (const auto& r : lloyd::fit_batch(X, batch_problems, p)) inertia += r.inertia;
+    } else {
+      for (std::size_t b = 0; b < batch_problems; ++b) {
+        lloyd::Params pb = p;
+        pb.seed = p.seed + b;
+        inertia += lloyd::KMeans<double>(pb).fit(lloyd::MatrixView<const double>(X).rows_range(b * batch_rows, batch_rows)).inertia;
+      }
+    }
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    benchmark::DoNotOptimize(inertia);
+  }
+  state.counters["ms_per_problem"] = seconds * 1e3 / double(state.iterations()) / double(batch_problems);
+  state.counters["inertia_sum"] = inertia;  // sklearn_batch.py prints its own
+}
+
 // Each implementation runs `reps` times (bench/report.py keeps the fastest: the
 // machine's noise only ever adds time); the slow naive runs of the large cases once.
 template <class T>
@@ -210,6 +252,12 @@ int main(int argc, char** argv) {
   register_case<float>({"large", 100000, 128, 1000, 20, true, 1}, reps);
   register_case<float>({"large", 500000, 128, 1000, 10, true, 1}, reps);
   benchmark::RegisterBenchmark("headline/fit_3000x100_k5_f64", bench_headline)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("batch/loop_1000x(1000x16)_k8_f64", bench_batch, false)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("batch/fit_batch_1000x(1000x16)_k8_f64", bench_batch, true)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
 
