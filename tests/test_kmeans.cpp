@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
@@ -427,4 +429,51 @@ TEMPLATE_TEST_CASE("every update path is bit-identical for any number of threads
       }
     }
   }
+}
+
+TEMPLATE_TEST_CASE("a fitted state restored into a new model predicts, transforms and scores alike",
+                   "[kmeans]", float, double) {
+  // Scaled data (the state's scale is not 0), each metric; the copy gives the same bits.
+  for (auto metric : {lloyd::Metric::SquaredEuclidean, lloyd::Metric::Cosine, lloyd::Metric::Dot}) {
+    auto X = lloyd::make_blobs<TestType>(900, 7, 5, 1.0, 3).X;
+    const double big = sizeof(TestType) == 4 ? 1e30 : 1e200;
+    if (metric == lloyd::Metric::SquaredEuclidean)
+      for (std::size_t i = 0; i < X.rows(); ++i)
+        for (std::size_t j = 0; j < X.cols(); ++j) X(i, j) = static_cast<TestType>(double(X(i, j)) * big);
+    lloyd::Params p;
+    p.n_clusters = 5;
+    p.metric = metric;
+    lloyd::KMeans<TestType> a(p);
+    a.fit(X);
+    const auto state = a.fitted_state();
+    if (metric == lloyd::Metric::SquaredEuclidean) REQUIRE(state.scale != 0);
+    lloyd::KMeans<TestType> b;
+    REQUIRE_FALSE(b.is_fitted());
+    b.set_fitted_state(state);
+    REQUIRE(b.is_fitted());
+    REQUIRE(b.predict(X) == a.predict(X));
+    REQUIRE(b.transform(X) == a.transform(X));
+    const double sa = a.score(X), sb = b.score(X);
+    REQUIRE(std::memcmp(&sa, &sb, sizeof sa) == 0);
+    REQUIRE(b.centroids() == a.centroids());
+    REQUIRE(b.inertia() == a.inertia());
+    REQUIRE(b.n_iter() == a.n_iter());
+  }
+  lloyd::KMeans<TestType> unfitted;
+  REQUIRE_THROWS_AS(unfitted.fitted_state(), lloyd::NotFittedError);
+  auto X = lloyd::make_blobs<TestType>(100, 3, 2, 1.0, 1).X;
+  lloyd::Params p;
+  p.n_clusters = 2;
+  lloyd::KMeans<TestType> a(p);
+  a.fit(X);
+  auto bad = a.fitted_state();
+  bad.shift.pop_back();
+  REQUIRE_THROWS_WITH(unfitted.set_fitted_state(bad), Catch::Matchers::Contains("state.shift has 2 values for 3 features"));
+  bad = a.fitted_state();
+  bad.work_centroids = lloyd::Matrix<TestType>(3, 3);
+  REQUIRE_THROWS_WITH(unfitted.set_fitted_state(bad), Catch::Matchers::Contains("state.work_centroids is 3 x 3"));
+  bad = a.fitted_state();
+  bad.centroids(1, 2) = std::numeric_limits<TestType>::quiet_NaN();
+  REQUIRE_THROWS_AS(unfitted.set_fitted_state(bad), std::invalid_argument);
+  REQUIRE_FALSE(unfitted.is_fitted());
 }

@@ -157,6 +157,50 @@ class KMeans {
   }
   /// Whether a fit() has succeeded (predict and friends need one).
   bool is_fitted() const noexcept { return fitted_; }
+
+  /// What a fitted model predicts with, to save it and restore it into another model
+  /// (Python's pickle uses this): predict, transform and score then give the same bits.
+  struct FittedState {
+    Matrix<T> centroids;       ///< k x d, in the caller's units
+    Matrix<T> work_centroids;  ///< k x d, in the fit's working units (centroids x 2^scale)
+    std::vector<T> shift;      ///< d values: the kernel's centring shift (the fit's column means)
+    int scale = 0;             ///< the fit ran on X x 2^scale
+    Metric metric = Metric::SquaredEuclidean;
+    double inertia = 0;
+    int n_iter = 0;
+  };
+  /// The fitted state (throws NotFittedError before a fit).
+  FittedState fitted_state() const {
+    require_fitted("fitted_state");
+    return {centroids_, work_centroids_, shift_, scale_, metric_, inertia_, n_iter_};
+  }
+  /// Makes this model the one `s` describes, as if it had run that fit; a state of
+  /// inconsistent shapes or values throws std::invalid_argument naming the field.
+  void set_fitted_state(FittedState s) {
+    const std::size_t k = s.centroids.rows(), d = s.centroids.cols();
+    if (k == 0 || d == 0) detail::throw_invalid("state.centroids is ", k, " x ", d, ": need at least one centroid and one feature");
+    if (s.work_centroids.rows() != k || s.work_centroids.cols() != d)
+      detail::throw_invalid("state.work_centroids is ", s.work_centroids.rows(), " x ", s.work_centroids.cols(),
+                            " but state.centroids is ", k, " x ", d);
+    if (s.shift.size() != d) detail::throw_invalid("state.shift has ", s.shift.size(), " values for ", d, " features");
+    if (s.metric != Metric::SquaredEuclidean && s.metric != Metric::Cosine && s.metric != Metric::Dot)
+      detail::throw_invalid("state.metric=", static_cast<int>(s.metric), " is not a known lloyd::Metric value");
+    if (s.scale < -2200 || s.scale > 2200) detail::throw_invalid("state.scale=", s.scale, " is out of range");
+    detail::check_finite(MatrixView<const T>(s.centroids), "state.centroids");
+    detail::check_finite(MatrixView<const T>(s.work_centroids), "state.work_centroids");
+    for (std::size_t j = 0; j < d; ++j)
+      if (!std::isfinite(s.shift[j])) detail::throw_invalid("state.shift[", j, "] is not finite");
+    kernel_ = detail::AssignKernel<T, Arch>(d, s.shift.data(), s.metric == Metric::Dot);
+    kernel_.set_centroids(s.work_centroids);
+    centroids_ = std::move(s.centroids);
+    work_centroids_ = std::move(s.work_centroids);
+    shift_ = std::move(s.shift);
+    scale_ = s.scale;
+    metric_ = s.metric;
+    inertia_ = s.inertia;
+    n_iter_ = s.n_iter;
+    fitted_ = true;
+  }
   /// Features of the fitted model (0 before fit()).
   std::size_t n_features() const noexcept { return centroids_.cols(); }
 
@@ -182,6 +226,7 @@ class KMeans {
         [this](std::size_t threads) -> detail::ThreadPool& { return fit_pool_.get(threads); });
     kernel_ = detail::AssignKernel<T, Arch>(X.cols(), fit.mean.data(), params_.metric == Metric::Dot);
     kernel_.set_centroids(fit.work_centroids);
+    shift_ = std::move(fit.mean);
     work_centroids_ = std::move(fit.work_centroids);
     scale_ = fit.scale;
     centroids_ = fit.result.centroids;
@@ -292,6 +337,7 @@ class KMeans {
   FitPool fit_pool_;
   Matrix<T> centroids_;       // in the user's units
   Matrix<T> work_centroids_;  // in the working units of the fit: centroids_ x 2^scale_
+  std::vector<T> shift_;      // the kernel's centring shift
   int scale_ = 0;             // the fit ran on X x 2^scale_ (0: unscaled)
   detail::AssignKernel<T, Arch> kernel_;
   Metric metric_ = Metric::SquaredEuclidean;
