@@ -78,7 +78,10 @@ void check_finite(MatrixView<const T> X, const char* name) {
   for (std::size_t i = 0; i < X.rows(); ++i) {
     const T* r = X.row(i);
     for (std::size_t j = 0; j < X.cols(); ++j)
-      if (!std::isfinite(r[j])) throw_invalid(name, "(", i, ", ", j, ") = ", r[j], ": values must be finite");
+      if (!std::isfinite(r[j])) {
+        if (std::isnan(r[j])) throw_invalid(name, "(", i, ", ", j, ") is NaN: values must be finite");
+        throw_invalid(name, "(", i, ", ", j, ") = ", r[j], ": values must be finite");
+      }
   }
 }
 

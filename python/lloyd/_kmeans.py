@@ -1,0 +1,283 @@
+"""scikit-learn-compatible estimators over lloyd's C++ core (lloyd._core).
+
+The estimators validate their input here (2-D, float32 or float64 kept as given, other
+types converted to float64 once, C order) and hand the arrays to the core, which reads
+them in place. With scikit-learn installed they are scikit-learn estimators
+(BaseEstimator, ClusterMixin, TransformerMixin); without it they keep the same methods
+and attributes.
+"""
+import numbers
+
+import numpy as np
+
+from . import _core
+
+try:  # scikit-learn is optional: the estimators work without it
+    from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+    from sklearn.exceptions import NotFittedError
+
+    _HAVE_SKLEARN = True
+except ImportError:  # pragma: no cover - exercised by test_without_sklearn
+    _HAVE_SKLEARN = False
+
+    class NotFittedError(ValueError, AttributeError):
+        """Raised when a method needs a fitted model (scikit-learn's name and bases)."""
+
+    class BaseEstimator:
+        """get_params / set_params, as scikit-learn's BaseEstimator provides them."""
+
+        _param_names = ()
+
+        def get_params(self, deep=True):
+            return {name: getattr(self, name) for name in self._param_names}
+
+        def set_params(self, **params):
+            for name, value in params.items():
+                if name not in self._param_names:
+                    raise ValueError(f"Invalid parameter {name!r} for estimator {type(self).__name__}")
+                setattr(self, name, value)
+            return self
+
+        def __repr__(self):
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+            return f"{type(self).__name__}({args})"
+
+    class ClusterMixin:
+        _estimator_type = "clusterer"
+
+        def fit_predict(self, X, y=None, **kwargs):
+            return self.fit(X, **kwargs).labels_
+
+    class TransformerMixin:
+        def fit_transform(self, X, y=None, **kwargs):
+            return self.fit(X, **kwargs).transform(X)
+
+
+_INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||", "auto": "auto"}
+_ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan", "yinyang")
+_METRICS = ("euclidean", "cosine", "dot")
+
+
+def _as_rows(X, name="X", dtype=None):
+    """X as a C-contiguous 2-D float32/float64 array: the same object when it already
+    is one (no copy), else converted once. dtype forces a type (predict: the model's)."""
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array (e.g. X.toarray())")
+    arr = np.asarray(X)
+    if arr.dtype.kind in "USV":
+        raise ValueError(f"{name} has dtype {arr.dtype}: lloyd needs numbers (float32 or float64)")
+    if arr.dtype == object:  # numbers held as Python objects: converted (anything else raises)
+        arr = np.asarray(arr, dtype=np.float64)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} is complex; lloyd needs real numbers (float32 or float64)")
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array (rows x features), got {arr.ndim}-D with shape {arr.shape}"
+            + (". Reshape your data with x.reshape(-1, 1) (one feature) or x.reshape(1, -1) (one row)" if arr.ndim == 1 else "")
+        )
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
+    want = dtype if dtype is not None else (arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
+    return np.ascontiguousarray(arr, dtype=want)
+
+
+def _weights(sample_weight, n, dtype):
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.ndim == 0:
+        w = np.full(n, w, dtype=dtype)
+    if w.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {w.shape}")
+    return np.ascontiguousarray(w, dtype=dtype)
+
+
+def _seed(random_state):
+    """lloyd's 64-bit seed from scikit-learn's random_state (None: a fresh one)."""
+    if random_state is None:
+        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, (numbers.Integral, np.integer)):
+        return int(random_state) & (2**64 - 1)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63 - 1))
+    raise ValueError(f"random_state={random_state!r} must be None, an int, a RandomState or a Generator")
+
+
+def _check_choice(name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < low:
+        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """k-means clustering (lloyd's C++ core): scikit-learn's KMeans interface.
+
+    Differences from scikit-learn's defaults: n_init=1 (scikit-learn 1.2: 10, 1.4+:
+    "auto", which is 1 for k-means++); algorithm also takes "hamerly" and "yinyang" (all
+    exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
+    n_threads (0: every core); init also takes "k-means||"; callback receives each
+    iteration's statistics (a dict) and may return True to stop.
+    """
+
+    _param_names = ("n_clusters", "init", "n_init", "max_iter", "tol", "algorithm", "metric", "random_state",
+                    "n_threads", "verbose", "copy_x", "callback")
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init=1, max_iter=300, tol=1e-4, algorithm="auto",
+                 metric="euclidean", random_state=None, n_threads=0, verbose=0, copy_x=True, callback=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.metric = metric
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.copy_x = copy_x
+        self.callback = callback
+
+    # -- fitting -----------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Clusters the rows of X (n_samples x n_features); returns self."""
+        X = _as_rows(X)
+        _check_int("n_clusters", self.n_clusters, 1)
+        _check_int("n_init", self.n_init, 1)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_int("n_threads", self.n_threads, 0)
+        _check_choice("algorithm", self.algorithm, _ALGORITHMS)
+        _check_choice("metric", self.metric, _METRICS)
+        if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ValueError(f"tol={self.tol!r} must be a number >= 0")
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError(f"callback={self.callback!r} must be callable or None")
+        init_centroids = None
+        if isinstance(self.init, str):
+            _check_choice("init", self.init, tuple(_INITS))
+            init_name = _INITS[self.init]
+        elif callable(self.init):
+            init_centroids = _as_rows(self.init(X, self.n_clusters, self.random_state), "init", X.dtype)
+            init_name = "k-means++"
+        else:
+            init_centroids = _as_rows(self.init, "init", X.dtype)
+            init_name = "k-means++"
+        if init_centroids is not None and init_centroids.shape != (self.n_clusters, X.shape[1]):
+            raise ValueError(
+                f"init has shape {init_centroids.shape}, expected (n_clusters, n_features) = "
+                f"({self.n_clusters}, {X.shape[1]})"
+            )
+        core = (_core.KMeans32 if X.dtype == np.float32 else _core.KMeans64)(
+            int(self.n_clusters), init_name, int(self.n_init), int(self.max_iter), float(self.tol), self.algorithm,
+            self.metric, _seed(self.random_state), int(self.n_threads), bool(self.verbose), self.callback)
+        centroids, labels, inertia, n_iter, converged = core.fit(X, init_centroids, _weights(sample_weight, X.shape[0], X.dtype))
+        self._core = core
+        self.cluster_centers_ = centroids
+        self.labels_ = labels
+        self.inertia_ = float(inertia)
+        self.n_iter_ = int(n_iter)
+        self.converged_ = bool(converged)
+        self.n_features_in_ = X.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self._n_threads = int(self.n_threads)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """fit(X), then the labels of its rows."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """fit(X), then transform(X)."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    # -- using a fitted model ------------------------------------------------------
+    def _fitted_rows(self, X):
+        if not hasattr(self, "_core"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
+                "before using this estimator."
+            )
+        X = _as_rows(X, dtype=self.cluster_centers_.dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input."
+            )
+        return X
+
+    def predict(self, X):
+        """Index of the nearest centroid of each row of X."""
+        X = self._fitted_rows(X)
+        return self._core.predict(X)
+
+    def transform(self, X):
+        """Distance of each row to each centroid (n_samples x n_clusters): Euclidean, or
+        1 - cos for metric="cosine", or minus the inner product for "dot"."""
+        X = self._fitted_rows(X)
+        return self._core.transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of X under the fitted centroids."""
+        X = self._fitted_rows(X)
+        return float(self._core.score(X, _weights(sample_weight, X.shape[0], X.dtype)))
+
+    # -- pickling -----------------------------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        core = state.pop("_core", None)
+        if core is not None:
+            state["_core_state"] = (self.cluster_centers_.dtype.str, core.get_state())
+        if callable(state.get("callback")) and not _picklable(state["callback"]):
+            state["callback"] = None
+        return state
+
+    def __setstate__(self, state):
+        core_state = state.pop("_core_state", None)
+        self.__dict__.update(state)
+        if core_state is not None:
+            dtype, values = core_state
+            cls = _core.KMeans32 if np.dtype(dtype) == np.float32 else _core.KMeans64
+            core = cls(int(self.n_clusters), "k-means++", 1, 1, 0.0, "auto", "euclidean", 0, int(self.n_threads),
+                       False, None)
+            core.set_state(*values)
+            self._core = core
+
+    def _more_tags(self):
+        return {
+            "preserves_dtype": [np.float64, np.float32],
+            # As scikit-learn's own KMeans: a row of weight 0 still changes the seeding's draws.
+            "_xfail_checks": {
+                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
+            },
+        }
+
+
+def _picklable(obj):
+    import pickle
+
+    try:
+        pickle.dumps(obj)
+        return True
+    except Exception:
+        return False
+
+
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None, method="k-means++",
+                    n_threads=0):
+    """Seeds n_clusters centroids from the rows of X like scikit-learn's kmeans_plusplus:
+    returns (centers, indices). method: "k-means++" (greedy, 2 + ln k trials), "k-means||"
+    or "random". n_local_trials other than the default is not supported."""
+    if n_local_trials is not None:
+        raise ValueError("n_local_trials: lloyd uses 2 + floor(ln k) trials; pass None")
+    X = _as_rows(X)
+    _check_int("n_clusters", n_clusters, 1)
+    _check_choice("method", method, ("k-means++", "k-means||", "random"))
+    centers, indices = _core.seed_rows(X, int(n_clusters), method, _seed(random_state),
+                                       _weights(sample_weight, X.shape[0], X.dtype), int(n_threads))
+    return centers, indices

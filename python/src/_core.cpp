@@ -1,0 +1,284 @@
+// lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
+//
+// lloyd._core: the Python package's bridge to the headers. One model class per scalar
+// type (KMeans32, KMeans64) over lloyd::KMeans<T>, and the seedings. It takes NumPy
+// arrays that the Python layer (lloyd/_kmeans.py) has already validated: C-contiguous,
+// 2-D, of the class's dtype. Arrays are read in place (a MatrixView over the buffer);
+// the GIL is released while lloyd computes. Ctrl-C: the iteration callback checks
+// Python's signals and stops the fit; the KeyboardInterrupt is raised when fit returns.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <lloyd/lloyd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style>;
+
+template <class T>
+lloyd::MatrixView<const T> view_of(const Array<T>& a, const char* name) {
+  if (a.ndim() != 2) throw std::invalid_argument(std::string(name) + " must be 2-D, got " + std::to_string(a.ndim()) + "-D");
+  return lloyd::MatrixView<const T>(a.data(), static_cast<std::size_t>(a.shape(0)), static_cast<std::size_t>(a.shape(1)),
+                                    static_cast<std::size_t>(a.shape(1)));
+}
+
+template <class T>
+py::array_t<T> to_numpy(const lloyd::Matrix<T>& M) {
+  py::array_t<T> out({M.rows(), M.cols()});
+  auto o = out.template mutable_unchecked<2>();
+  for (std::size_t i = 0; i < M.rows(); ++i)
+    for (std::size_t j = 0; j < M.cols(); ++j) o(i, j) = M(i, j);
+  return out;
+}
+
+template <class T>
+lloyd::Matrix<T> to_matrix(const Array<T>& a, const char* name) {
+  const auto v = view_of(a, name);
+  return lloyd::Matrix<T>(v);
+}
+
+py::array_t<std::int32_t> labels_to_numpy(const std::vector<std::int32_t>& labels) {
+  py::array_t<std::int32_t> out(labels.size());
+  std::copy(labels.begin(), labels.end(), out.mutable_data());
+  return out;
+}
+
+template <class E>
+E enum_from(const std::string& name, const char* what) {
+  const auto v = lloyd::from_string<E>(name);
+  if (!v) throw std::invalid_argument(std::string(what) + "='" + name + "' is not one of " + lloyd::choices<E>());
+  return *v;
+}
+
+// The options of a fit, from the Python estimator's parameters (already type-checked).
+lloyd::Params params_from(std::size_t n_clusters, const std::string& init, int n_init, int max_iter, double tol,
+                          const std::string& algorithm, const std::string& metric, std::uint64_t seed, int n_threads,
+                          bool verbose) {
+  lloyd::Params p;
+  p.n_clusters = n_clusters;
+  p.init = enum_from<lloyd::Init>(init, "init");
+  p.n_init = n_init;
+  p.max_iter = max_iter;
+  p.tol = tol;
+  p.algorithm = enum_from<lloyd::Algorithm>(algorithm, "algorithm");
+  p.metric = enum_from<lloyd::Metric>(metric, "metric");
+  p.seed = seed;
+  p.n_threads = n_threads;
+  p.verbose = verbose;
+  return p;
+}
+
+py::dict stats_dict(const lloyd::IterationStats& s) {
+  py::dict d;
+  d["iteration"] = s.iteration;
+  d["run"] = s.run;
+  d["inertia"] = s.inertia;
+  d["center_shift"] = s.center_shift;
+  d["n_changed"] = s.n_changed;
+  d["n_relocated"] = s.n_relocated;
+  d["distance_evaluations"] = s.distance_evaluations;
+  d["seconds"] = s.seconds;
+  d["elapsed_seconds"] = s.elapsed_seconds;
+  return d;
+}
+
+// The per-iteration hook of a fit run without the GIL: takes the GIL, runs the user's
+// callback (a true return stops the fit) and checks for Ctrl-C. A Python exception
+// stops the fit and is kept, to be raised once lloyd has returned.
+class PythonHook {
+ public:
+  explicit PythonHook(py::object callback) : callback_(std::move(callback)) {}
+
+  bool operator()(const lloyd::IterationStats& s) {
+    py::gil_scoped_acquire gil;
+    if (PyErr_CheckSignals() != 0) return keep_error();
+    if (!callback_.is_none()) {
+      try {
+        const py::object r = callback_(stats_dict(s));
+        if (!r.is_none() && r.cast<bool>()) return true;
+      } catch (py::error_already_set& e) {
+        error_ = std::move(e);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // After the fit, with the GIL held: the kept exception, if any.
+  void raise_if_failed() {
+    if (error_) {
+      py::error_already_set e = std::move(*error_);
+      error_.reset();
+      throw e;
+    }
+  }
+
+ private:
+  bool keep_error() {
+    error_.emplace();  // fetches the pending KeyboardInterrupt (or other signal error)
+    return true;
+  }
+
+  py::object callback_;
+  std::optional<py::error_already_set> error_;
+};
+
+template <class T>
+class Model {
+ public:
+  Model(std::size_t n_clusters, const std::string& init, int n_init, int max_iter, double tol,
+        const std::string& algorithm, const std::string& metric, std::uint64_t seed, int n_threads, bool verbose,
+        py::object callback)
+      : params_(params_from(n_clusters, init, n_init, max_iter, tol, algorithm, metric, seed, n_threads, verbose)),
+        callback_(std::move(callback)) {}
+
+  // (centroids, labels, inertia, n_iter, converged)
+  py::tuple fit(const Array<T>& X, std::optional<Array<T>> initial, std::optional<Array<T>> weights) {
+    const auto Xv = view_of(X, "X");
+    std::optional<lloyd::MatrixView<const T>> Cv;
+    if (initial) Cv = view_of(*initial, "init");
+    std::vector<T> w;
+    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    auto hook = std::make_shared<PythonHook>(callback_);
+    lloyd::Params p = params_;
+    p.on_iteration = [hook](const lloyd::IterationStats& s) { return (*hook)(s); };
+    km_.set_params(p);
+    lloyd::Result<T> r;
+    {
+      py::gil_scoped_release nogil;
+      if (Cv && weights)
+        r = km_.fit(Xv, *Cv, w);
+      else if (Cv)
+        r = km_.fit(Xv, *Cv);
+      else if (weights)
+        r = km_.fit(Xv, w);
+      else
+        r = km_.fit(Xv);
+    }
+    km_.set_params(params_);  // the hook holds Python objects: not kept past the fit
+    hook->raise_if_failed();
+    return py::make_tuple(to_numpy(r.centroids), labels_to_numpy(r.labels), r.inertia, r.n_iter, r.converged);
+  }
+
+  py::array_t<std::int32_t> predict(const Array<T>& X) const {
+    const auto Xv = view_of(X, "X");
+    std::vector<std::int32_t> labels;
+    {
+      py::gil_scoped_release nogil;
+      labels = km_.predict(Xv);
+    }
+    return labels_to_numpy(labels);
+  }
+
+  py::array_t<T> transform(const Array<T>& X) const {
+    const auto Xv = view_of(X, "X");
+    lloyd::Matrix<T> D;
+    {
+      py::gil_scoped_release nogil;
+      D = km_.transform(Xv);
+    }
+    return to_numpy(D);
+  }
+
+  double score(const Array<T>& X, std::optional<Array<T>> weights) const {
+    const auto Xv = view_of(X, "X");
+    std::vector<T> w;
+    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    py::gil_scoped_release nogil;
+    return weights ? km_.score(Xv, w) : km_.score(Xv);
+  }
+
+  // Pickling: the fitted state as plain values (centroids, work_centroids, shift, scale,
+  // metric name, inertia, n_iter).
+  py::tuple get_state() const {
+    const auto s = km_.fitted_state();
+    Array<T> shift(s.shift.size());
+    std::copy(s.shift.begin(), s.shift.end(), shift.mutable_data());
+    return py::make_tuple(to_numpy(s.centroids), to_numpy(s.work_centroids), shift, s.scale,
+                          std::string(lloyd::to_string(s.metric)), s.inertia, s.n_iter);
+  }
+
+  void set_state(const Array<T>& centroids, const Array<T>& work_centroids, const Array<T>& shift, int scale,
+                 const std::string& metric, double inertia, int n_iter) {
+    typename lloyd::KMeans<T>::FittedState s;
+    s.centroids = to_matrix(centroids, "state.centroids");
+    s.work_centroids = to_matrix(work_centroids, "state.work_centroids");
+    s.shift.assign(shift.data(), shift.data() + shift.size());
+    s.scale = scale;
+    s.metric = enum_from<lloyd::Metric>(metric, "state.metric");
+    s.inertia = inertia;
+    s.n_iter = n_iter;
+    km_.set_fitted_state(std::move(s));
+  }
+
+ private:
+  lloyd::Params params_;
+  py::object callback_;
+  lloyd::KMeans<T> km_;
+};
+
+template <class T>
+void bind_model(py::module_& m, const char* name) {
+  py::class_<Model<T>>(m, name)
+      .def(py::init<std::size_t, const std::string&, int, int, double, const std::string&, const std::string&,
+                    std::uint64_t, int, bool, py::object>(),
+           py::arg("n_clusters"), py::arg("init"), py::arg("n_init"), py::arg("max_iter"), py::arg("tol"),
+           py::arg("algorithm"), py::arg("metric"), py::arg("seed"), py::arg("n_threads"), py::arg("verbose"),
+           py::arg("callback"))
+      .def("fit", &Model<T>::fit, py::arg("X"), py::arg("init").none(true), py::arg("sample_weight").none(true))
+      .def("predict", &Model<T>::predict, py::arg("X"))
+      .def("transform", &Model<T>::transform, py::arg("X"))
+      .def("score", &Model<T>::score, py::arg("X"), py::arg("sample_weight").none(true))
+      .def("get_state", &Model<T>::get_state)
+      .def("set_state", &Model<T>::set_state);
+}
+
+// (centroids, indices) of a seeding of X.
+template <class T>
+py::tuple seed_rows(const Array<T>& X, std::size_t n_clusters, const std::string& method, std::uint64_t seed,
+                    std::optional<Array<T>> weights, int n_threads) {
+  const auto Xv = view_of(X, "X");
+  std::vector<T> w;
+  if (weights) w.assign(weights->data(), weights->data() + weights->size());
+  lloyd::Seeding<T> s;
+  {
+    py::gil_scoped_release nogil;
+    const std::vector<T>* wp = weights ? &w : nullptr;
+    if (method == "k-means||")
+      s = lloyd::kmeans_parallel<T>(Xv, n_clusters, seed, wp, n_threads);
+    else if (method == "random")
+      s = lloyd::random_rows<T>(Xv, n_clusters, seed, wp);
+    else
+      s = lloyd::kmeans_plusplus<T>(Xv, n_clusters, seed, wp, n_threads);
+  }
+  py::array_t<std::int64_t> idx(s.indices.size());
+  for (std::size_t i = 0; i < s.indices.size(); ++i) idx.mutable_data()[i] = static_cast<std::int64_t>(s.indices[i]);
+  return py::make_tuple(to_numpy(s.centroids), idx);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "lloyd's C++ core (use the lloyd package, not this module)";
+  bind_model<float>(m, "KMeans32");
+  bind_model<double>(m, "KMeans64");
+  m.def("seed_rows", &seed_rows<float>, py::arg("X"), py::arg("n_clusters"), py::arg("method"), py::arg("seed"),
+        py::arg("sample_weight").none(true), py::arg("n_threads"));
+  m.def("seed_rows", &seed_rows<double>, py::arg("X"), py::arg("n_clusters"), py::arg("method"), py::arg("seed"),
+        py::arg("sample_weight").none(true), py::arg("n_threads"));
+  m.def("data_address", [](py::array a) { return reinterpret_cast<std::uintptr_t>(a.data()); },
+        "Address of an array's first element (tests: no copy on the way to the core).");
+  m.attr("version") = std::to_string(LLOYD_VERSION_MAJOR) + "." + std::to_string(LLOYD_VERSION_MINOR) + "." +
+                      std::to_string(LLOYD_VERSION_PATCH);
+  py::register_exception<lloyd::NotFittedError>(m, "NotFittedError", PyExc_ValueError);
+}
