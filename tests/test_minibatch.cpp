@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <lloyd/lloyd.hpp>
 
+#include <cstring>
 #include <vector>
 
 #include "helpers.hpp"
@@ -101,4 +102,30 @@ TEST_CASE("mini-batch rejects bad parameters and input", "[minibatch][validation
   auto bad = X;
   bad(7, 1) = std::numeric_limits<float>::quiet_NaN();
   REQUIRE_THROWS_WITH(with([](auto&) {}).fit(bad), Contains("X(7, 1)"));
+}
+
+TEMPLATE_TEST_CASE("a mini-batch state restored into a new model predicts and scores alike", "[minibatch]", float,
+                   double) {
+  const auto X = lloyd::make_blobs<TestType>(3000, 9, 6, 1.0, 2).X;
+  lloyd::MiniBatchParams p;
+  p.n_clusters = 6;
+  p.batch_size = 256;
+  lloyd::MiniBatchKMeans<TestType> a(p);
+  a.fit(X);
+  lloyd::MiniBatchKMeans<TestType> b(p);
+  REQUIRE_THROWS_AS(b.state(), lloyd::NotFittedError);
+  b.set_state(a.state());
+  REQUIRE(b.predict(X) == a.predict(X));
+  const double sa = a.score(X), sb = b.score(X);
+  REQUIRE(std::memcmp(&sa, &sb, sizeof sa) == 0);
+  REQUIRE(b.counts() == a.counts());
+  REQUIRE(b.n_steps() == a.n_steps());
+  b.partial_fit(X);  // goes on from the restored centroids
+  REQUIRE(b.n_steps() == a.n_steps() + 1);
+  auto bad = a.state();
+  bad.counts.pop_back();
+  REQUIRE_THROWS_WITH(b.set_state(bad), Catch::Matchers::Contains("state.counts has 5 values for 6 centroids"));
+  bad = a.state();
+  bad.shift.push_back(TestType(0));
+  REQUIRE_THROWS_WITH(b.set_state(bad), Catch::Matchers::Contains("state.shift has 10 values for 9 features"));
 }

@@ -145,6 +145,44 @@ class MiniBatchKMeans {
   /// Whether fit() or partial_fit() has set centroids.
   bool is_fitted() const noexcept { return fitted_; }
 
+  /// What the model keeps between calls, to save it and restore it into another model
+  /// (Python's pickle uses this): predict and score then give the same bits, and
+  /// partial_fit goes on from these centroids and counts (its random stream restarts
+  /// from MiniBatchParams::seed).
+  struct State {
+    Matrix<T> centroids;        ///< k x d
+    std::vector<double> counts;  ///< k: weight absorbed per centroid
+    std::vector<T> shift;        ///< d: the kernel's centring shift (the seeding rows' means)
+    std::size_t steps = 0;       ///< steps taken
+  };
+  /// The state (throws NotFittedError before a fit or partial_fit).
+  State state() const {
+    require_fitted();
+    return {centroids_, counts_, shift_, steps_};
+  }
+  /// Makes this model the one `s` describes; inconsistent shapes or values throw
+  /// std::invalid_argument naming the field.
+  void set_state(State s) {
+    const std::size_t k = s.centroids.rows(), d = s.centroids.cols();
+    if (k == 0 || d == 0) detail::throw_invalid("state.centroids is ", k, " x ", d, ": need at least one centroid and one feature");
+    if (s.counts.size() != k) detail::throw_invalid("state.counts has ", s.counts.size(), " values for ", k, " centroids");
+    if (s.shift.size() != d) detail::throw_invalid("state.shift has ", s.shift.size(), " values for ", d, " features");
+    detail::check_finite(MatrixView<const T>(s.centroids), "state.centroids");
+    for (std::size_t c = 0; c < k; ++c)
+      if (!(s.counts[c] >= 0) || !std::isfinite(s.counts[c]))
+        detail::throw_invalid("state.counts[", c, "] = ", s.counts[c], ": counts must be finite and >= 0");
+    for (std::size_t j = 0; j < d; ++j)
+      if (!std::isfinite(s.shift[j])) detail::throw_invalid("state.shift[", j, "] is not finite");
+    centroids_ = std::move(s.centroids);
+    counts_ = std::move(s.counts);
+    shift_ = std::move(s.shift);
+    steps_ = s.steps;
+    kernel_ = detail::AssignKernel<T, Arch>(d, shift_.data());
+    kernel_.set_centroids(centroids_);
+    stream_rng_.reset();
+    fitted_ = true;
+  }
+
  private:
   template <class W>
   static std::vector<T> to_vector(const W& w) {
@@ -220,7 +258,8 @@ class MiniBatchKMeans {
       }
     }
     counts_.assign(k, 0.0);
-    kernel_ = detail::AssignKernel<T, Arch>(P.d, P.mean.data());
+    shift_ = P.mean;
+    kernel_ = detail::AssignKernel<T, Arch>(P.d, shift_.data());
     kernel_.set_centroids(centroids_);
     steps_ = 0;
     fitted_ = true;
@@ -400,6 +439,7 @@ class MiniBatchKMeans {
   MiniBatchParams params_;
   Matrix<T> centroids_;
   std::vector<double> counts_;
+  std::vector<T> shift_;  // the kernel's centring shift
   detail::AssignKernel<T, Arch> kernel_;
   std::vector<typename detail::AssignKernel<T, Arch>::Workspace> workspaces_;
   std::vector<std::int32_t> labels_;

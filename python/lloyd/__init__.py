@@ -5,6 +5,6 @@
     km.labels_, km.cluster_centers_, km.inertia_, km.predict(Y)
 """
 from ._core import version as __version__
-from ._kmeans import KMeans, NotFittedError, kmeans_plusplus
+from ._kmeans import KMeans, MiniBatchKMeans, NotFittedError, kmeans_plusplus
 
-__all__ = ["KMeans", "NotFittedError", "kmeans_plusplus", "__version__"]
+__all__ = ["KMeans", "MiniBatchKMeans", "NotFittedError", "kmeans_plusplus", "__version__"]

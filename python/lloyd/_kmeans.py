@@ -281,3 +281,145 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     centers, indices = _core.seed_rows(X, int(n_clusters), method, _seed(random_state),
                                        _weights(sample_weight, X.shape[0], X.dtype), int(n_threads))
     return centers, indices
+
+
+class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Mini-batch k-means (lloyd's C++ core): scikit-learn's MiniBatchKMeans interface.
+
+    Differences: init is "k-means++", "k-means||" or "random" (no array or callable);
+    n_init defaults to 3 (scikit-learn 1.2's default, "auto" from 1.4); n_threads (0:
+    every core).
+    """
+
+    _param_names = ("n_clusters", "init", "max_iter", "batch_size", "verbose", "compute_labels", "random_state", "tol",
+                    "max_no_improvement", "init_size", "n_init", "reassignment_ratio", "n_threads")
+
+    def __init__(self, n_clusters=8, *, init="k-means++", max_iter=100, batch_size=1024, verbose=0,
+                 compute_labels=True, random_state=None, tol=0.0, max_no_improvement=10, init_size=None, n_init=3,
+                 reassignment_ratio=0.01, n_threads=0):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.compute_labels = compute_labels
+        self.random_state = random_state
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.init_size = init_size
+        self.n_init = n_init
+        self.reassignment_ratio = reassignment_ratio
+        self.n_threads = n_threads
+
+    def _make_core(self, dtype):
+        _check_int("n_clusters", self.n_clusters, 1)
+        _check_int("max_iter", self.max_iter, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("n_init", self.n_init, 1)
+        _check_int("n_threads", self.n_threads, 0)
+        if self.max_no_improvement is not None:
+            _check_int("max_no_improvement", self.max_no_improvement, 0)
+        if self.init_size is not None:
+            _check_int("init_size", self.init_size, 1)
+        if not isinstance(self.init, str):
+            raise ValueError("init: lloyd.MiniBatchKMeans seeds itself ('k-means++', 'k-means||' or 'random'); "
+                             "starting centroids are not supported")
+        _check_choice("init", self.init, ("k-means++", "k-means||", "random"))
+        for name in ("tol", "reassignment_ratio"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not value >= 0:
+                raise ValueError(f"{name}={value!r} must be a number >= 0")
+        cls = _core.MiniBatch32 if dtype == np.float32 else _core.MiniBatch64
+        return cls(int(self.n_clusters), int(self.batch_size), int(self.max_iter), float(self.tol),
+                   int(self.max_no_improvement or 0), self.init, int(self.init_size or 0), int(self.n_init),
+                   float(self.reassignment_ratio), _seed(self.random_state), int(self.n_threads), bool(self.verbose))
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Fits on X by mini-batches; returns self."""
+        X = _as_rows(X)
+        core = self._make_core(X.dtype)
+        centroids, labels, inertia, steps, converged = core.fit(X, _weights(sample_weight, X.shape[0], X.dtype))
+        self._core = core
+        self.cluster_centers_ = centroids
+        if self.compute_labels:
+            self.labels_ = labels
+            self.inertia_ = float(inertia)
+        self.n_steps_ = int(steps)
+        self.n_iter_ = int(np.ceil(steps * min(self.batch_size, X.shape[0]) / X.shape[0]))
+        self.converged_ = bool(converged)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """One step on the rows of X (the first call seeds from them); returns self."""
+        if hasattr(self, "_core"):
+            X = self._fitted_rows(X)
+            core = self._core
+        else:
+            X = _as_rows(X)
+            core = self._make_core(X.dtype)
+        core.partial_fit(X, _weights(sample_weight, X.shape[0], X.dtype))
+        self._core = core
+        self.cluster_centers_ = core.centroids()
+        self.n_steps_ = int(core.n_steps())
+        self.n_features_in_ = X.shape[1]
+        if self.compute_labels:
+            self.labels_ = core.predict(X)
+            self.inertia_ = -float(core.score(X))
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).predict(X) if not self.compute_labels else \
+            self.fit(X, sample_weight=sample_weight).labels_
+
+    def _fitted_rows(self, X):
+        return KMeans._fitted_rows(self, X)
+
+    def predict(self, X):
+        """Index of the nearest centroid of each row of X."""
+        X = self._fitted_rows(X)
+        return self._core.predict(X)
+
+    def transform(self, X):
+        """Euclidean distance of each row to each centroid (n_samples x n_clusters)."""
+        X = self._fitted_rows(X)
+        bad = np.argwhere(~np.isfinite(X))
+        if bad.size:  # the core's message, for the one method computed here
+            i, j = bad[0]
+            raise ValueError(f"X({i}, {j}) {'is NaN' if np.isnan(X[i, j]) else '= ' + str(X[i, j])}: values must be finite")
+        C = self.cluster_centers_
+        D = (X * X).sum(axis=1)[:, None] - 2 * X @ C.T + (C * C).sum(axis=1)[None, :]
+        return np.sqrt(np.maximum(D, 0), dtype=X.dtype)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of X under the centroids."""
+        X = self._fitted_rows(X)
+        if sample_weight is not None:
+            w = _weights(sample_weight, X.shape[0], np.float64)
+            d = self.transform(X).min(axis=1).astype(np.float64)
+            return -float(np.dot(w, d * d))
+        return float(self._core.score(X))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        core = state.pop("_core", None)
+        if core is not None:
+            state["_core_state"] = (self.cluster_centers_.dtype.str, core.get_state())
+        return state
+
+    def __setstate__(self, state):
+        core_state = state.pop("_core_state", None)
+        self.__dict__.update(state)
+        if core_state is not None:
+            dtype, values = core_state
+            core = self._make_core(np.dtype(dtype))
+            core.set_state(*values)
+            self._core = core
+
+    def _more_tags(self):
+        return {
+            "preserves_dtype": [np.float64, np.float32],
+            "_xfail_checks": {
+                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
+            },
+        }

@@ -1,7 +1,8 @@
 // lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
 //
 // lloyd._core: the Python package's bridge to the headers. One model class per scalar
-// type (KMeans32, KMeans64) over lloyd::KMeans<T>, and the seedings. It takes NumPy
+// type over lloyd::KMeans<T> (KMeans32, KMeans64) and lloyd::MiniBatchKMeans<T>
+// (MiniBatch32, MiniBatch64), and the seedings. It takes NumPy
 // arrays that the Python layer (lloyd/_kmeans.py) has already validated: C-contiguous,
 // 2-D, of the class's dtype. Arrays are read in place (a MatrixView over the buffer);
 // the GIL is released while lloyd computes. Ctrl-C: the iteration callback checks
@@ -243,6 +244,118 @@ void bind_model(py::module_& m, const char* name) {
       .def("set_state", &Model<T>::set_state);
 }
 
+template <class T>
+class MiniBatch {
+ public:
+  MiniBatch(std::size_t n_clusters, std::size_t batch_size, int max_iter, double tol, int max_no_improvement,
+            const std::string& init, std::size_t init_size, int n_init, double reassignment_ratio, std::uint64_t seed,
+            int n_threads, bool verbose) {
+    lloyd::MiniBatchParams p;
+    p.n_clusters = n_clusters;
+    p.batch_size = batch_size;
+    p.max_iter = max_iter;
+    p.tol = tol;
+    p.max_no_improvement = max_no_improvement;
+    p.init = enum_from<lloyd::Init>(init, "init");
+    p.init_size = init_size;
+    p.n_init = n_init;
+    p.reassignment_ratio = reassignment_ratio;
+    p.seed = seed;
+    p.n_threads = n_threads;
+    p.verbose = verbose;
+    mb_ = lloyd::MiniBatchKMeans<T>(p);
+  }
+
+  // (centroids, labels, inertia, steps, converged)
+  py::tuple fit(const Array<T>& X, std::optional<Array<T>> weights) {
+    const auto Xv = view_of(X, "X");
+    std::vector<T> w;
+    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    lloyd::Result<T> r;
+    {
+      py::gil_scoped_release nogil;
+      r = weights ? mb_.fit(Xv, w) : mb_.fit(Xv);
+    }
+    return py::make_tuple(to_numpy(r.centroids), labels_to_numpy(r.labels), r.inertia, r.n_iter, r.converged);
+  }
+
+  void partial_fit(const Array<T>& X, std::optional<Array<T>> weights) {
+    const auto Xv = view_of(X, "X");
+    std::vector<T> w;
+    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    py::gil_scoped_release nogil;
+    if (weights)
+      mb_.partial_fit(Xv, w);
+    else
+      mb_.partial_fit(Xv);
+  }
+
+  py::array_t<std::int32_t> predict(const Array<T>& X) const {
+    const auto Xv = view_of(X, "X");
+    std::vector<std::int32_t> labels;
+    {
+      py::gil_scoped_release nogil;
+      labels = mb_.predict(Xv);
+    }
+    return labels_to_numpy(labels);
+  }
+
+  double score(const Array<T>& X) const {
+    const auto Xv = view_of(X, "X");
+    py::gil_scoped_release nogil;
+    return mb_.score(Xv);
+  }
+
+  py::array_t<T> centroids() const { return to_numpy(mb_.centroids()); }
+  py::array_t<double> counts() const {
+    const auto& c = mb_.counts();
+    py::array_t<double> out(c.size());
+    std::copy(c.begin(), c.end(), out.mutable_data());
+    return out;
+  }
+  std::size_t n_steps() const { return mb_.n_steps(); }
+
+  py::tuple get_state() const {
+    const auto s = mb_.state();
+    py::array_t<double> counts(s.counts.size());
+    std::copy(s.counts.begin(), s.counts.end(), counts.mutable_data());
+    Array<T> shift(s.shift.size());
+    std::copy(s.shift.begin(), s.shift.end(), shift.mutable_data());
+    return py::make_tuple(to_numpy(s.centroids), counts, shift, s.steps);
+  }
+  void set_state(const Array<T>& centroids, const py::array_t<double, py::array::c_style>& counts,
+                 const Array<T>& shift, std::size_t steps) {
+    typename lloyd::MiniBatchKMeans<T>::State s;
+    s.centroids = to_matrix(centroids, "state.centroids");
+    s.counts.assign(counts.data(), counts.data() + counts.size());
+    s.shift.assign(shift.data(), shift.data() + shift.size());
+    s.steps = steps;
+    mb_.set_state(std::move(s));
+  }
+
+ private:
+  lloyd::MiniBatchKMeans<T> mb_;
+};
+
+template <class T>
+void bind_minibatch(py::module_& m, const char* name) {
+  py::class_<MiniBatch<T>>(m, name)
+      .def(py::init<std::size_t, std::size_t, int, double, int, const std::string&, std::size_t, int, double,
+                    std::uint64_t, int, bool>(),
+           py::arg("n_clusters"), py::arg("batch_size"), py::arg("max_iter"), py::arg("tol"),
+           py::arg("max_no_improvement"), py::arg("init"), py::arg("init_size"), py::arg("n_init"),
+           py::arg("reassignment_ratio"), py::arg("seed"), py::arg("n_threads"), py::arg("verbose"))
+      .def("fit", &MiniBatch<T>::fit, py::arg("X"), py::arg("sample_weight").none(true))
+      .def("partial_fit", &MiniBatch<T>::partial_fit, py::arg("X"), py::arg("sample_weight").none(true))
+      .def("predict", &MiniBatch<T>::predict, py::arg("X"))
+      .def("score", &MiniBatch<T>::score, py::arg("X"))
+      .def("centroids", &MiniBatch<T>::centroids)
+      .def("counts", &MiniBatch<T>::counts)
+      .def("n_steps", &MiniBatch<T>::n_steps)
+      .def("get_state", &MiniBatch<T>::get_state)
+      .def("set_state", &MiniBatch<T>::set_state);
+}
+
 // (centroids, indices) of a seeding of X.
 template <class T>
 py::tuple seed_rows(const Array<T>& X, std::size_t n_clusters, const std::string& method, std::uint64_t seed,
@@ -272,6 +385,8 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "lloyd's C++ core (use the lloyd package, not this module)";
   bind_model<float>(m, "KMeans32");
   bind_model<double>(m, "KMeans64");
+  bind_minibatch<float>(m, "MiniBatch32");
+  bind_minibatch<double>(m, "MiniBatch64");
   m.def("seed_rows", &seed_rows<float>, py::arg("X"), py::arg("n_clusters"), py::arg("method"), py::arg("seed"),
         py::arg("sample_weight").none(true), py::arg("n_threads"));
   m.def("seed_rows", &seed_rows<double>, py::arg("X"), py::arg("n_clusters"), py::arg("method"), py::arg("seed"),

@@ -198,3 +198,36 @@ def test_works_without_scikit_learn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_minibatch_estimator_checks_and_quality():
+    from sklearn.cluster import MiniBatchKMeans as SkMiniBatch
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(lloyd.MiniBatchKMeans(n_clusters=3, random_state=0, batch_size=32))
+        X = blobs(n=20000, d=8, k=10, dtype=np.float32)
+        ours = lloyd.MiniBatchKMeans(10, random_state=0, batch_size=1024).fit(X)
+        theirs = SkMiniBatch(10, random_state=0, batch_size=1024, n_init=3).fit(X)
+    assert ours.cluster_centers_.dtype == np.float32
+    # Mini-batch results depend on the random draws: compare quality, not labels.
+    assert ours.inertia_ <= 1.05 * theirs.inertia_
+    assert np.array_equal(ours.predict(X), ours.labels_)
+    assert ours.score(X) == pytest.approx(-ours.inertia_, rel=1e-5)
+
+
+def test_minibatch_partial_fit_and_pickle():
+    X = blobs(n=6000, d=5, k=4)
+    mb = lloyd.MiniBatchKMeans(4, random_state=1)
+    for chunk in np.array_split(X, 6):
+        mb.partial_fit(chunk)
+    assert mb.n_steps_ == 6 and mb.cluster_centers_.shape == (4, 5)
+    full = lloyd.KMeans(4, random_state=1).fit(X)
+    assert -mb.score(X) <= 1.1 * full.inertia_
+    again = pickle.loads(pickle.dumps(mb))
+    assert np.array_equal(again.predict(X), mb.predict(X))
+    again.partial_fit(X[:500])  # goes on from the restored state
+    assert again.n_steps_ == 7
+    with pytest.raises(ValueError, match="X has 6 features, but MiniBatchKMeans is expecting 5 features"):
+        mb.partial_fit(np.zeros((10, 6)))
