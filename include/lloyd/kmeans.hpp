@@ -177,19 +177,14 @@ class KMeans {
   /// Makes this model the one `s` describes, as if it had run that fit; a state of
   /// inconsistent shapes or values throws std::invalid_argument naming the field.
   void set_fitted_state(FittedState s) {
+    detail::check_saved_centroids(MatrixView<const T>(s.centroids), s.shift);
     const std::size_t k = s.centroids.rows(), d = s.centroids.cols();
-    if (k == 0 || d == 0) detail::throw_invalid("state.centroids is ", k, " x ", d, ": need at least one centroid and one feature");
     if (s.work_centroids.rows() != k || s.work_centroids.cols() != d)
       detail::throw_invalid("state.work_centroids is ", s.work_centroids.rows(), " x ", s.work_centroids.cols(),
                             " but state.centroids is ", k, " x ", d);
-    if (s.shift.size() != d) detail::throw_invalid("state.shift has ", s.shift.size(), " values for ", d, " features");
-    if (s.metric != Metric::SquaredEuclidean && s.metric != Metric::Cosine && s.metric != Metric::Dot)
-      detail::throw_invalid("state.metric=", static_cast<int>(s.metric), " is not a known lloyd::Metric value");
-    if (s.scale < -2200 || s.scale > 2200) detail::throw_invalid("state.scale=", s.scale, " is out of range");
-    detail::check_finite(MatrixView<const T>(s.centroids), "state.centroids");
     detail::check_finite(MatrixView<const T>(s.work_centroids), "state.work_centroids");
-    for (std::size_t j = 0; j < d; ++j)
-      if (!std::isfinite(s.shift[j])) detail::throw_invalid("state.shift[", j, "] is not finite");
+    detail::check_metric(s.metric, "state.metric");
+    if (s.scale < -2200 || s.scale > 2200) detail::throw_invalid("state.scale=", s.scale, " is out of range");
     kernel_ = detail::AssignKernel<T, Arch>(d, s.shift.data(), s.metric == Metric::Dot);
     kernel_.set_centroids(s.work_centroids);
     centroids_ = std::move(s.centroids);

@@ -163,16 +163,12 @@ class MiniBatchKMeans {
   /// Makes this model the one `s` describes; inconsistent shapes or values throw
   /// std::invalid_argument naming the field.
   void set_state(State s) {
+    detail::check_saved_centroids(MatrixView<const T>(s.centroids), s.shift);
     const std::size_t k = s.centroids.rows(), d = s.centroids.cols();
-    if (k == 0 || d == 0) detail::throw_invalid("state.centroids is ", k, " x ", d, ": need at least one centroid and one feature");
     if (s.counts.size() != k) detail::throw_invalid("state.counts has ", s.counts.size(), " values for ", k, " centroids");
-    if (s.shift.size() != d) detail::throw_invalid("state.shift has ", s.shift.size(), " values for ", d, " features");
-    detail::check_finite(MatrixView<const T>(s.centroids), "state.centroids");
     for (std::size_t c = 0; c < k; ++c)
       if (!(s.counts[c] >= 0) || !std::isfinite(s.counts[c]))
         detail::throw_invalid("state.counts[", c, "] = ", s.counts[c], ": counts must be finite and >= 0");
-    for (std::size_t j = 0; j < d; ++j)
-      if (!std::isfinite(s.shift[j])) detail::throw_invalid("state.shift[", j, "] is not finite");
     centroids_ = std::move(s.centroids);
     counts_ = std::move(s.counts);
     shift_ = std::move(s.shift);

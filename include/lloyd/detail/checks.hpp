@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../matrix.hpp"
 #include "../params.hpp"
@@ -35,6 +36,12 @@ template <class... Args>
 }
 
 /// Checks the Params fields that do not depend on the data.
+/// Checks that m is a Metric value (`name`: the field that holds it).
+inline void check_metric(Metric m, const char* name) {
+  if (m != Metric::SquaredEuclidean && m != Metric::Cosine && m != Metric::Dot)
+    throw_invalid(name, "=", static_cast<int>(m), " is not a known lloyd::Metric value");
+}
+
 inline void check_params(const Params& p) {
   if (p.n_clusters == 0) throw_invalid("n_clusters=0: need at least one cluster");
   if (p.max_iter < 1) throw_invalid("max_iter=", p.max_iter, " must be >= 1");
@@ -46,8 +53,7 @@ inline void check_params(const Params& p) {
   if (p.init != Init::KMeansPlusPlus && p.init != Init::Random && p.init != Init::KMeansParallel &&
       p.init != Init::Auto)
     throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
-  if (p.metric != Metric::SquaredEuclidean && p.metric != Metric::Cosine && p.metric != Metric::Dot)
-    throw_invalid("metric=", static_cast<int>(p.metric), " is not a known lloyd::Metric value");
+  check_metric(p.metric, "metric");
   if (static_cast<int>(p.algorithm) < static_cast<int>(Algorithm::Auto) ||
       static_cast<int>(p.algorithm) > static_cast<int>(Algorithm::Yinyang))
     throw_invalid("algorithm=", static_cast<int>(p.algorithm), " is not a known lloyd::Algorithm value");
@@ -83,6 +89,18 @@ void check_finite(MatrixView<const T> X, const char* name) {
         throw_invalid(name, "(", i, ", ", j, ") = ", r[j], ": values must be finite");
       }
   }
+}
+
+/// Checks a saved model's centroids (k x d, k and d >= 1, finite) and the kernel's
+/// centring shift (d finite values) before a model is restored from them.
+template <class T>
+void check_saved_centroids(MatrixView<const T> centroids, const std::vector<T>& shift) {
+  const std::size_t k = centroids.rows(), d = centroids.cols();
+  if (k == 0 || d == 0) throw_invalid("state.centroids is ", k, " x ", d, ": need at least one centroid and one feature");
+  if (shift.size() != d) throw_invalid("state.shift has ", shift.size(), " values for ", d, " features");
+  check_finite(centroids, "state.centroids");
+  for (std::size_t j = 0; j < d; ++j)
+    if (!std::isfinite(shift[j])) throw_invalid("state.shift[", j, "] is not finite");
 }
 
 /// Checks the shape and values of user-given starting centroids.

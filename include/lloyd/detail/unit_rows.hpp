@@ -55,6 +55,11 @@ inline void unit_values(const T* x, std::size_t d, UnitScale s, T* out) noexcept
   for (std::size_t j = 0; j < d; ++j) out[j] = static_cast<T>(static_cast<double>(x[j]) * s.a * s.b);
 }
 
+/// The error for row i of `name`, all zeros.
+[[noreturn]] inline void throw_zero_row(const char* name, std::size_t i) {
+  throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+}
+
 /// The UnitScale of every row of X, in parallel; a zero row throws, naming `name` and
 /// the first such row (with a null name it keeps a = 0: predict gives such a row label 0).
 template <class T>
@@ -66,7 +71,7 @@ std::vector<UnitScale> unit_scales(MatrixView<const T> X, ThreadPool& pool, cons
   });
   if (name)
     for (std::size_t i = 0; i < s.size(); ++i)
-      if (s[i].a == 0) throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+      if (s[i].a == 0) throw_zero_row(name, i);
   return s;
 }
 
@@ -78,7 +83,7 @@ Matrix<T> normalized_rows(MatrixView<const T> A, const char* name) {
   Matrix<T> out(A.rows(), A.cols());
   for (std::size_t i = 0; i < A.rows(); ++i) {
     const UnitScale s = unit_scale(A.row(i), A.cols());
-    if (s.a == 0 && name) throw_invalid(name, " row ", i, " is all zeros: Metric::Cosine needs rows of nonzero length");
+    if (s.a == 0 && name) throw_zero_row(name, i);
     unit_values(A.row(i), A.cols(), s, out.row(i));
   }
   return out;
