@@ -115,7 +115,63 @@ def _check_int(name, value, low):
         raise ValueError(f"{name}={value!r} must be an integer >= {low}")
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class _CoreEstimator(ClusterMixin, TransformerMixin, BaseEstimator):
+    """What both estimators do with their core (self._core, made by _new_core(dtype)):
+    the checks of a fitted model's input, predict, pickling and the estimator tags."""
+
+    def _new_core(self, dtype):  # pragma: no cover - each estimator defines it
+        raise NotImplementedError
+
+    def _fitted_rows(self, X):
+        if not hasattr(self, "_core"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
+                "before using this estimator."
+            )
+        X = _as_rows(X, dtype=self.cluster_centers_.dtype)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input."
+            )
+        return X
+
+    def predict(self, X):
+        """Index of the nearest centroid of each row of X."""
+        X = self._fitted_rows(X)
+        return self._core.predict(X)
+
+    # Pickling: the core's fitted state, restored into a new core of the same dtype.
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        core = state.pop("_core", None)
+        if core is not None:
+            state["_core_state"] = (self.cluster_centers_.dtype.str, core.get_state())
+        if callable(state.get("callback")) and not _picklable(state["callback"]):
+            state["callback"] = None
+        return state
+
+    def __setstate__(self, state):
+        core_state = state.pop("_core_state", None)
+        self.__dict__.update(state)
+        if core_state is not None:
+            dtype, values = core_state
+            core = self._new_core(np.dtype(dtype))
+            core.set_state(*values)
+            self._core = core
+
+    def _more_tags(self):
+        return {
+            "preserves_dtype": [np.float64, np.float32],
+            # As scikit-learn's own k-means estimators: a row of weight 0 still changes
+            # the seeding's random draws.
+            "_xfail_checks": {
+                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
+            },
+        }
+
+
+class KMeans(_CoreEstimator):
     """k-means clustering (lloyd's C++ core): scikit-learn's KMeans interface.
 
     Differences from scikit-learn's defaults: n_init=1 (scikit-learn 1.2: 10, 1.4+:
@@ -183,9 +239,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = int(n_iter)
         self.converged_ = bool(converged)
         self.n_features_in_ = X.shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self._n_threads = int(self.n_threads)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -197,25 +250,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
     # -- using a fitted model ------------------------------------------------------
-    def _fitted_rows(self, X):
-        if not hasattr(self, "_core"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
-                "before using this estimator."
-            )
-        X = _as_rows(X, dtype=self.cluster_centers_.dtype)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
-                "features as input."
-            )
-        return X
-
-    def predict(self, X):
-        """Index of the nearest centroid of each row of X."""
-        X = self._fitted_rows(X)
-        return self._core.predict(X)
-
     def transform(self, X):
         """Distance of each row to each centroid (n_samples x n_clusters): Euclidean, or
         1 - cos for metric="cosine", or minus the inner product for "dot"."""
@@ -227,35 +261,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._fitted_rows(X)
         return float(self._core.score(X, _weights(sample_weight, X.shape[0], X.dtype)))
 
-    # -- pickling -----------------------------------------------------------------
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        core = state.pop("_core", None)
-        if core is not None:
-            state["_core_state"] = (self.cluster_centers_.dtype.str, core.get_state())
-        if callable(state.get("callback")) and not _picklable(state["callback"]):
-            state["callback"] = None
-        return state
-
-    def __setstate__(self, state):
-        core_state = state.pop("_core_state", None)
-        self.__dict__.update(state)
-        if core_state is not None:
-            dtype, values = core_state
-            cls = _core.KMeans32 if np.dtype(dtype) == np.float32 else _core.KMeans64
-            core = cls(int(self.n_clusters), "k-means++", 1, 1, 0.0, "auto", "euclidean", 0, int(self.n_threads),
-                       False, None)
-            core.set_state(*values)
-            self._core = core
-
-    def _more_tags(self):
-        return {
-            "preserves_dtype": [np.float64, np.float32],
-            # As scikit-learn's own KMeans: a row of weight 0 still changes the seeding's draws.
-            "_xfail_checks": {
-                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
-            },
-        }
+    def _new_core(self, dtype):
+        # Restored models only predict: the fit options are not needed.
+        cls = _core.KMeans32 if dtype == np.float32 else _core.KMeans64
+        return cls(int(self.n_clusters), "k-means++", 1, 1, 0.0, "auto", "euclidean", 0, int(self.n_threads), False,
+                   None)
 
 
 def _picklable(obj):
@@ -283,7 +293,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     return centers, indices
 
 
-class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class MiniBatchKMeans(_CoreEstimator):
     """Mini-batch k-means (lloyd's C++ core): scikit-learn's MiniBatchKMeans interface.
 
     Differences: init is "k-means++", "k-means||" or "random" (no array or callable);
@@ -311,7 +321,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.reassignment_ratio = reassignment_ratio
         self.n_threads = n_threads
 
-    def _make_core(self, dtype):
+    def _new_core(self, dtype):
         _check_int("n_clusters", self.n_clusters, 1)
         _check_int("max_iter", self.max_iter, 1)
         _check_int("batch_size", self.batch_size, 1)
@@ -337,7 +347,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Fits on X by mini-batches; returns self."""
         X = _as_rows(X)
-        core = self._make_core(X.dtype)
+        core = self._new_core(X.dtype)
         centroids, labels, inertia, steps, converged = core.fit(X, _weights(sample_weight, X.shape[0], X.dtype))
         self._core = core
         self.cluster_centers_ = centroids
@@ -357,7 +367,7 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             core = self._core
         else:
             X = _as_rows(X)
-            core = self._make_core(X.dtype)
+            core = self._new_core(X.dtype)
         core.partial_fit(X, _weights(sample_weight, X.shape[0], X.dtype))
         self._core = core
         self.cluster_centers_ = core.centroids()
@@ -369,16 +379,9 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        return self.fit(X, sample_weight=sample_weight).predict(X) if not self.compute_labels else \
-            self.fit(X, sample_weight=sample_weight).labels_
-
-    def _fitted_rows(self, X):
-        return KMeans._fitted_rows(self, X)
-
-    def predict(self, X):
-        """Index of the nearest centroid of each row of X."""
-        X = self._fitted_rows(X)
-        return self._core.predict(X)
+        """fit(X), then the labels of its rows."""
+        self.fit(X, sample_weight=sample_weight)
+        return self.labels_ if self.compute_labels else self.predict(X)
 
     def transform(self, X):
         """Euclidean distance of each row to each centroid (n_samples x n_clusters)."""
@@ -399,27 +402,3 @@ class MiniBatchKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             d = self.transform(X).min(axis=1).astype(np.float64)
             return -float(np.dot(w, d * d))
         return float(self._core.score(X))
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        core = state.pop("_core", None)
-        if core is not None:
-            state["_core_state"] = (self.cluster_centers_.dtype.str, core.get_state())
-        return state
-
-    def __setstate__(self, state):
-        core_state = state.pop("_core_state", None)
-        self.__dict__.update(state)
-        if core_state is not None:
-            dtype, values = core_state
-            core = self._make_core(np.dtype(dtype))
-            core.set_state(*values)
-            self._core = core
-
-    def _more_tags(self):
-        return {
-            "preserves_dtype": [np.float64, np.float32],
-            "_xfail_checks": {
-                "check_sample_weights_invariance": "zero sample_weight is not equivalent to removing samples",
-            },
-        }

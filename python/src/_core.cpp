@@ -13,6 +13,7 @@
 
 #include <lloyd/lloyd.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,10 +49,36 @@ lloyd::Matrix<T> to_matrix(const Array<T>& a, const char* name) {
   return lloyd::Matrix<T>(v);
 }
 
-py::array_t<std::int32_t> labels_to_numpy(const std::vector<std::int32_t>& labels) {
-  py::array_t<std::int32_t> out(labels.size());
-  std::copy(labels.begin(), labels.end(), out.mutable_data());
+// A 1-D NumPy array of Out from a vector (labels, shifts, counts, indices).
+template <class Out, class V>
+py::array_t<Out> to_numpy(const std::vector<V>& v) {
+  py::array_t<Out> out(v.size());
+  std::transform(v.begin(), v.end(), out.mutable_data(), [](const V& x) { return static_cast<Out>(x); });
   return out;
+}
+
+// What fit returns to Python: (centroids, labels, inertia, n_iter or steps, converged).
+template <class T>
+py::tuple result_tuple(const lloyd::Result<T>& r) {
+  return py::make_tuple(to_numpy(r.centroids), to_numpy<std::int32_t>(r.labels), r.inertia, r.n_iter, r.converged);
+}
+
+// Optional sample weights as the vector lloyd takes (empty when none).
+template <class T>
+std::vector<T> weights_of(const std::optional<Array<T>>& weights) {
+  return weights ? std::vector<T>(weights->data(), weights->data() + weights->size()) : std::vector<T>();
+}
+
+// Labels of the rows of X by a fitted model (KMeans or MiniBatchKMeans), without the GIL.
+template <class T, class M>
+py::array_t<std::int32_t> predict_rows(const M& model, const Array<T>& X) {
+  const auto Xv = view_of(X, "X");
+  std::vector<std::int32_t> labels;
+  {
+    py::gil_scoped_release nogil;
+    labels = model.predict(Xv);
+  }
+  return to_numpy<std::int32_t>(labels);
 }
 
 template <class E>
@@ -148,8 +175,7 @@ class Model {
     const auto Xv = view_of(X, "X");
     std::optional<lloyd::MatrixView<const T>> Cv;
     if (initial) Cv = view_of(*initial, "init");
-    std::vector<T> w;
-    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    const std::vector<T> w = weights_of(weights);
     auto hook = std::make_shared<PythonHook>(callback_);
     lloyd::Params p = params_;
     p.on_iteration = [hook](const lloyd::IterationStats& s) { return (*hook)(s); };
@@ -168,18 +194,10 @@ class Model {
     }
     km_.set_params(params_);  // the hook holds Python objects: not kept past the fit
     hook->raise_if_failed();
-    return py::make_tuple(to_numpy(r.centroids), labels_to_numpy(r.labels), r.inertia, r.n_iter, r.converged);
+    return result_tuple(r);
   }
 
-  py::array_t<std::int32_t> predict(const Array<T>& X) const {
-    const auto Xv = view_of(X, "X");
-    std::vector<std::int32_t> labels;
-    {
-      py::gil_scoped_release nogil;
-      labels = km_.predict(Xv);
-    }
-    return labels_to_numpy(labels);
-  }
+  py::array_t<std::int32_t> predict(const Array<T>& X) const { return predict_rows(km_, X); }
 
   py::array_t<T> transform(const Array<T>& X) const {
     const auto Xv = view_of(X, "X");
@@ -193,8 +211,7 @@ class Model {
 
   double score(const Array<T>& X, std::optional<Array<T>> weights) const {
     const auto Xv = view_of(X, "X");
-    std::vector<T> w;
-    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    const std::vector<T> w = weights_of(weights);
     py::gil_scoped_release nogil;
     return weights ? km_.score(Xv, w) : km_.score(Xv);
   }
@@ -203,9 +220,7 @@ class Model {
   // metric name, inertia, n_iter).
   py::tuple get_state() const {
     const auto s = km_.fitted_state();
-    Array<T> shift(s.shift.size());
-    std::copy(s.shift.begin(), s.shift.end(), shift.mutable_data());
-    return py::make_tuple(to_numpy(s.centroids), to_numpy(s.work_centroids), shift, s.scale,
+    return py::make_tuple(to_numpy(s.centroids), to_numpy(s.work_centroids), to_numpy<T>(s.shift), s.scale,
                           std::string(lloyd::to_string(s.metric)), s.inertia, s.n_iter);
   }
 
@@ -269,20 +284,18 @@ class MiniBatch {
   // (centroids, labels, inertia, steps, converged)
   py::tuple fit(const Array<T>& X, std::optional<Array<T>> weights) {
     const auto Xv = view_of(X, "X");
-    std::vector<T> w;
-    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    const std::vector<T> w = weights_of(weights);
     lloyd::Result<T> r;
     {
       py::gil_scoped_release nogil;
       r = weights ? mb_.fit(Xv, w) : mb_.fit(Xv);
     }
-    return py::make_tuple(to_numpy(r.centroids), labels_to_numpy(r.labels), r.inertia, r.n_iter, r.converged);
+    return result_tuple(r);
   }
 
   void partial_fit(const Array<T>& X, std::optional<Array<T>> weights) {
     const auto Xv = view_of(X, "X");
-    std::vector<T> w;
-    if (weights) w.assign(weights->data(), weights->data() + weights->size());
+    const std::vector<T> w = weights_of(weights);
     py::gil_scoped_release nogil;
     if (weights)
       mb_.partial_fit(Xv, w);
@@ -290,15 +303,7 @@ class MiniBatch {
       mb_.partial_fit(Xv);
   }
 
-  py::array_t<std::int32_t> predict(const Array<T>& X) const {
-    const auto Xv = view_of(X, "X");
-    std::vector<std::int32_t> labels;
-    {
-      py::gil_scoped_release nogil;
-      labels = mb_.predict(Xv);
-    }
-    return labels_to_numpy(labels);
-  }
+  py::array_t<std::int32_t> predict(const Array<T>& X) const { return predict_rows(mb_, X); }
 
   double score(const Array<T>& X) const {
     const auto Xv = view_of(X, "X");
@@ -307,21 +312,11 @@ class MiniBatch {
   }
 
   py::array_t<T> centroids() const { return to_numpy(mb_.centroids()); }
-  py::array_t<double> counts() const {
-    const auto& c = mb_.counts();
-    py::array_t<double> out(c.size());
-    std::copy(c.begin(), c.end(), out.mutable_data());
-    return out;
-  }
   std::size_t n_steps() const { return mb_.n_steps(); }
 
   py::tuple get_state() const {
     const auto s = mb_.state();
-    py::array_t<double> counts(s.counts.size());
-    std::copy(s.counts.begin(), s.counts.end(), counts.mutable_data());
-    Array<T> shift(s.shift.size());
-    std::copy(s.shift.begin(), s.shift.end(), shift.mutable_data());
-    return py::make_tuple(to_numpy(s.centroids), counts, shift, s.steps);
+    return py::make_tuple(to_numpy(s.centroids), to_numpy<double>(s.counts), to_numpy<T>(s.shift), s.steps);
   }
   void set_state(const Array<T>& centroids, const py::array_t<double, py::array::c_style>& counts,
                  const Array<T>& shift, std::size_t steps) {
@@ -350,7 +345,6 @@ void bind_minibatch(py::module_& m, const char* name) {
       .def("predict", &MiniBatch<T>::predict, py::arg("X"))
       .def("score", &MiniBatch<T>::score, py::arg("X"))
       .def("centroids", &MiniBatch<T>::centroids)
-      .def("counts", &MiniBatch<T>::counts)
       .def("n_steps", &MiniBatch<T>::n_steps)
       .def("get_state", &MiniBatch<T>::get_state)
       .def("set_state", &MiniBatch<T>::set_state);
@@ -361,8 +355,7 @@ template <class T>
 py::tuple seed_rows(const Array<T>& X, std::size_t n_clusters, const std::string& method, std::uint64_t seed,
                     std::optional<Array<T>> weights, int n_threads) {
   const auto Xv = view_of(X, "X");
-  std::vector<T> w;
-  if (weights) w.assign(weights->data(), weights->data() + weights->size());
+  const std::vector<T> w = weights_of(weights);
   lloyd::Seeding<T> s;
   {
     py::gil_scoped_release nogil;
@@ -374,9 +367,7 @@ py::tuple seed_rows(const Array<T>& X, std::size_t n_clusters, const std::string
     else
       s = lloyd::kmeans_plusplus<T>(Xv, n_clusters, seed, wp, n_threads);
   }
-  py::array_t<std::int64_t> idx(s.indices.size());
-  for (std::size_t i = 0; i < s.indices.size(); ++i) idx.mutable_data()[i] = static_cast<std::int64_t>(s.indices[i]);
-  return py::make_tuple(to_numpy(s.centroids), idx);
+  return py::make_tuple(to_numpy(s.centroids), to_numpy<std::int64_t>(s.indices));
 }
 
 }  // namespace
