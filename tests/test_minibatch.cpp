@@ -129,3 +129,93 @@ TEMPLATE_TEST_CASE("a mini-batch state restored into a new model predicts and sc
   bad.shift.push_back(TestType(0));
   REQUIRE_THROWS_WITH(b.set_state(bad), Catch::Matchers::Contains("state.shift has 10 values for 9 features"));
 }
+
+TEMPLATE_TEST_CASE("mini-batch from given centroids: fit(X, C) and start_from(C) use them as they are",
+                   "[minibatch]", float, double) {
+  using T = TestType;
+  const auto blobs = lloyd::make_blobs<T>(2000, 7, 5, 0.5, 4);
+  const auto& X = blobs.X;
+  auto p = mb_params(5, 3);
+  p.reassignment_ratio = 0;  // no reassignment: each step's move is the plain batch mean
+  // Starting centroids: the first row of each blob.
+  lloyd::Matrix<T> C(5, 7);
+  for (std::size_t c = 0; c < 5; ++c)
+    for (std::size_t i = 0; i < X.rows(); ++i)
+      if (blobs.y[i] == static_cast<std::int32_t>(c)) {
+        std::copy_n(X.row(i), 7, C.row(c));
+        break;
+      }
+
+  lloyd::MiniBatchKMeans<T> a(p);
+  a.start_from(C);
+  REQUIRE(a.n_steps() == 0);
+  REQUIRE(std::memcmp(a.centroids().data(), C.data(), sizeof(T) * C.size()) == 0);
+  REQUIRE(a.counts() == std::vector<double>(5, 0.0));
+  std::vector<std::int32_t> nearest(X.rows());
+  lloyd::detail::reference_assign<T>(X, C, nearest.data(), nullptr);
+  REQUIRE(a.predict(X) == nearest);
+
+  // One partial_fit from zero counts: every centroid becomes the mean of its rows.
+  const auto labels = a.predict(X);
+  a.partial_fit(X);
+  std::vector<double> sum(5 * 7, 0.0), count(5, 0.0);
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    const auto c = static_cast<std::size_t>(labels[i]);
+    count[c] += 1;
+    for (std::size_t j = 0; j < 7; ++j) sum[c * 7 + j] += static_cast<double>(X(i, j));
+  }
+  for (std::size_t c = 0; c < 5; ++c) {
+    REQUIRE(a.counts()[c] == count[c]);
+    for (std::size_t j = 0; j < 7; ++j)
+      REQUIRE(static_cast<double>(a.centroids()(c, j)) == Approx(sum[c * 7 + j] / count[c]).epsilon(1e-5));
+  }
+
+  // fit(X, C) starts from C: from the blobs' own rows it finds the blobs; the same call
+  // gives the same bits; the result's labels and inertia are labels_and_inertia(X).
+  lloyd::MiniBatchKMeans<T> b(p);
+  const auto r = b.fit(X, C);
+  REQUIRE(lloyd_test::same_partition(r.labels, blobs.y));
+  const auto r2 = lloyd::MiniBatchKMeans<T>(p).fit(X, C);
+  REQUIRE(std::memcmp(r.centroids.data(), r2.centroids.data(), sizeof(T) * r.centroids.size()) == 0);
+  const auto [labels_b, inertia_b] = b.labels_and_inertia(X);
+  REQUIRE(labels_b == r.labels);
+  REQUIRE(std::memcmp(&inertia_b, &r.inertia, sizeof(double)) == 0);
+  REQUIRE(b.score(X) == -r.inertia);
+
+  // Bad starting centroids: one clear error each.
+  REQUIRE_THROWS_WITH(lloyd::MiniBatchKMeans<T>(p).fit(X, lloyd::Matrix<T>(4, 7)),
+                      Contains("initial_centroids is 4 x 7, expected n_clusters x n_features = 5 x 7"));
+  REQUIRE_THROWS_WITH(lloyd::MiniBatchKMeans<T>(p).fit(X, lloyd::Matrix<T>(5, 6)), Contains("5 x 6"));
+  auto nan = C;
+  nan(2, 3) = std::numeric_limits<T>::quiet_NaN();
+  REQUIRE_THROWS_WITH(lloyd::MiniBatchKMeans<T>(p).start_from(nan), Contains("initial_centroids(2, 3)"));
+  lloyd::MiniBatchKMeans<T> c(p);
+  c.start_from(C);
+  REQUIRE_THROWS_WITH(c.partial_fit(lloyd::Matrix<T>(10, 6)), Contains("batch has 6 columns"));
+}
+
+TEMPLATE_TEST_CASE("mini-batch labels_and_inertia and weighted score agree with a brute-force sum", "[minibatch]",
+                   float, double) {
+  using T = TestType;
+  const auto X = lloyd::make_blobs<T>(1500, 13, 4, 1.0, 8).X;  // d = 13: not a SIMD width
+  lloyd::MiniBatchKMeans<T> m(mb_params(4, 1));
+  m.fit(X);
+  std::vector<T> w(X.rows());
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<T>(0.25 * double(i % 7));
+  const auto [labels, inertia] = m.labels_and_inertia(X, w);
+  REQUIRE(labels == m.predict(X));
+  double expect = 0, plain = 0;
+  for (std::size_t i = 0; i < X.rows(); ++i) {
+    double d2 = 0;
+    for (std::size_t j = 0; j < X.cols(); ++j) {
+      const double t = double(X(i, j)) - double(m.centroids()(static_cast<std::size_t>(labels[i]), j));
+      d2 += t * t;
+    }
+    expect += double(w[i]) * d2;
+    plain += d2;
+  }
+  REQUIRE(inertia == Approx(expect).epsilon(1e-5));
+  REQUIRE(-m.score(X, w) == inertia);
+  REQUIRE(-m.score(X) == Approx(plain).epsilon(1e-5));
+  REQUIRE_THROWS_WITH(m.score(X, std::vector<T>(3, T(1))), Contains("sample_weight has 3 values"));
+}

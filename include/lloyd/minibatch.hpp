@@ -19,6 +19,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "detail/assign.hpp"
@@ -49,7 +50,8 @@ struct MiniBatchParams {
   /// Stop after this many steps without improvement of the smoothed batch inertia; 0
   /// disables it.
   int max_no_improvement = 10;
-  /// Seeding, on a random sample of init_size rows.
+  /// Seeding, on a random sample of init_size rows (Init::Auto chooses as KMeans does,
+  /// from k and the sample's size).
   Init init = Init::KMeansPlusPlus;
   /// Rows sampled for seeding; 0 means 3 x batch_size (at least k, at most n).
   std::size_t init_size = 0;
@@ -90,11 +92,37 @@ class MiniBatchKMeans {
 
   /// Fits on X (optionally weighted) and returns the labels and inertia of all of X
   /// under the final centroids. n_iter is the number of steps taken.
-  Result<T> fit(MatrixView<const T> X) { return fit_impl(X, nullptr, 0); }
+  Result<T> fit(MatrixView<const T> X) { return fit_impl(X, nullptr, nullptr, 0); }
   template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
   Result<T> fit(MatrixView<const T> X, const W& sample_weight) {
     const auto w = to_vector(sample_weight);
-    return fit_impl(X, w.data(), w.size());
+    return fit_impl(X, nullptr, w.data(), w.size());
+  }
+  /// Fits on X starting from the given k x d centroids (no seeding; n_init unused).
+  Result<T> fit(MatrixView<const T> X, MatrixView<const T> initial_centroids) {
+    return fit_impl(X, &initial_centroids, nullptr, 0);
+  }
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  Result<T> fit(MatrixView<const T> X, MatrixView<const T> initial_centroids, const W& sample_weight) {
+    const auto w = to_vector(sample_weight);
+    return fit_impl(X, &initial_centroids, w.data(), w.size());
+  }
+
+  /// Makes the given k x d centroids the model's (counts 0, no steps taken): the next
+  /// partial_fit steps from them instead of seeding. Throws std::invalid_argument for
+  /// a shape other than n_clusters x d or a value that is not finite.
+  void start_from(MatrixView<const T> centroids) {
+    check_params();
+    detail::check_initial_centroids(centroids, params_.n_clusters, centroids.cols());
+    if (centroids.cols() == 0) detail::throw_invalid("initial_centroids has 0 columns");
+    std::vector<T> shift(centroids.cols(), T(0));  // the centroids' column means
+    for (std::size_t j = 0; j < centroids.cols(); ++j) {
+      double s = 0;
+      for (std::size_t c = 0; c < centroids.rows(); ++c) s += static_cast<double>(centroids(c, j));
+      shift[j] = static_cast<T>(s / double(centroids.rows()));
+    }
+    adopt(Matrix<T>(centroids), std::move(shift));
+    stream_rng_.reset();
   }
 
   /// One step on the given batch (all of its rows). The first call seeds the centroids
@@ -110,24 +138,29 @@ class MiniBatchKMeans {
   std::vector<std::int32_t> predict(MatrixView<const T> X) const {
     check_input(X);
     std::vector<std::int32_t> labels(X.rows());
-    if (X.rows() == 0) return labels;
     detail::ThreadPool pool(detail::work_threads(params_.n_threads, X.rows() * k_work()));
-    const detail::Chunking chunks = detail::partition::prediction(X.rows());
-    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
-      auto ws = kernel_.make_workspace();
-      kernel_.assign(X, chunks.begin(c), chunks.end(c), labels.data() + chunks.begin(c), ws);
-    });
+    label_rows(X, labels.data(), nullptr, pool);
     return labels;
   }
 
+  /// Nearest centroid of each row and the inertia of X (sum of squared distances to
+  /// those centroids) in one pass: what fit() reports for its data, and -score(X).
+  std::pair<std::vector<std::int32_t>, double> labels_and_inertia(MatrixView<const T> X) const {
+    return labels_and_inertia_impl(X, nullptr, 0);
+  }
+  /// Weighted: the inertia sums weight x squared distance.
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  std::pair<std::vector<std::int32_t>, double> labels_and_inertia(MatrixView<const T> X, const W& sample_weight) const {
+    const auto w = to_vector(sample_weight);
+    return labels_and_inertia_impl(X, w.data(), w.size());
+  }
+
   /// Minus the inertia of X under the centroids.
-  double score(MatrixView<const T> X) const {
-    const auto labels = predict(X);
-    double s = 0;
-    for (std::size_t i = 0; i < X.rows(); ++i)
-      s += static_cast<double>(
-          detail::squared_distance<Arch>(X.row(i), centroids_.row(static_cast<std::size_t>(labels[i])), X.cols()));
-    return -s;
+  double score(MatrixView<const T> X) const { return -labels_and_inertia(X).second; }
+  /// Minus the weighted inertia of X.
+  template <class W, std::enable_if_t<detail::is_weights_v<W, T>, int> = 0>
+  double score(MatrixView<const T> X, const W& sample_weight) const {
+    return -labels_and_inertia(X, sample_weight).second;
   }
 
   /// The current k x d centroids.
@@ -201,6 +234,32 @@ class MiniBatchKMeans {
     detail::check_finite(X, "X");
   }
 
+  // Labels (and, if dist is not null, squared distances) of the rows of X.
+  void label_rows(MatrixView<const T> X, std::int32_t* labels, T* dist, detail::ThreadPool& pool) const {
+    if (X.rows() == 0) return;
+    const detail::Chunking chunks = detail::partition::prediction(X.rows());
+    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
+      auto ws = kernel_.make_workspace();
+      const std::size_t b = chunks.begin(c), e = chunks.end(c);
+      kernel_.assign(X, b, e, labels + b, ws);
+      if (dist)
+        for (std::size_t i = b; i < e; ++i)
+          dist[i] = detail::squared_distance<Arch>(X.row(i), centroids_.row(static_cast<std::size_t>(labels[i])), X.cols());
+    });
+  }
+
+  std::pair<std::vector<std::int32_t>, double> labels_and_inertia_impl(MatrixView<const T> X, const T* weights,
+                                                                       std::size_t n_weights) const {
+    check_input(X);
+    if (weights) detail::check_weights(weights, n_weights, X.rows(), false);
+    std::vector<std::int32_t> labels(X.rows());
+    std::vector<T> dist(X.rows());
+    detail::ThreadPool pool(detail::work_threads(params_.n_threads, X.rows() * k_work()));
+    label_rows(X, labels.data(), dist.data(), pool);
+    const double inertia = detail::weighted_sum(X.rows(), weights, dist.data(), pool);
+    return {std::move(labels), inertia};
+  }
+
   void check_params() const {
     const auto& p = params_;
     if (p.n_clusters == 0) detail::throw_invalid("n_clusters=0: need at least one cluster");
@@ -237,8 +296,7 @@ class MiniBatchKMeans {
       const detail::Problem<T> S = detail::make_problem<T>(sample, P.weights ? sw.data() : nullptr, pool);
       detail::Rng seed_rng(rng.next());
       detail::LocalExchange<T> local;
-      Matrix<T> C = params_.init == Init::Random ? detail::random_seeding(local, S, k, seed_rng).centroids
-                                                 : detail::kmeans_plusplus_seeding<T, Arch>(S, k, seed_rng, pool).centroids;
+      Matrix<T> C = detail::seed_centroids<T, Arch>(local, S, params_.init, k, seed_rng, pool);
       detail::AssignKernel<T, Arch> kernel(P.d, S.mean.data());
       kernel.set_centroids(C);
       auto ws = kernel.make_workspace();
@@ -253,9 +311,15 @@ class MiniBatchKMeans {
         centroids_ = std::move(C);
       }
     }
-    counts_.assign(k, 0.0);
-    shift_ = P.mean;
-    kernel_ = detail::AssignKernel<T, Arch>(P.d, shift_.data());
+    adopt(std::move(centroids_), P.mean);
+  }
+
+  // Makes C the centroids (counts 0, no steps), with the kernel centred on `shift`.
+  void adopt(Matrix<T> C, std::vector<T> shift) {
+    centroids_ = std::move(C);
+    counts_.assign(centroids_.rows(), 0.0);
+    shift_ = std::move(shift);
+    kernel_ = detail::AssignKernel<T, Arch>(centroids_.cols(), shift_.data());
     kernel_.set_centroids(centroids_);
     steps_ = 0;
     fitted_ = true;
@@ -344,17 +408,22 @@ class MiniBatchKMeans {
     return inertia;
   }
 
-  Result<T> fit_impl(MatrixView<const T> X, const T* weights, std::size_t n_weights) {
+  Result<T> fit_impl(MatrixView<const T> X, const MatrixView<const T>* initial, const T* weights,
+                     std::size_t n_weights) {
     check_params();
     const auto& p = params_;
     detail::check_data_shape(X, p.n_clusters);
+    if (initial) detail::check_initial_centroids(*initial, p.n_clusters, X.cols());
     if (weights) detail::check_weights(weights, n_weights, X.rows());
     const std::size_t n = X.rows();
     detail::ThreadPool pool(detail::fit_threads(p.n_threads, n, double(n) * double(p.n_clusters) * double(X.cols())));
     const detail::Problem<T> P = detail::make_problem(X, weights, pool);
     detail::Rng rng(p.seed);
     fitted_ = false;
-    seed_from(P, rng, pool);
+    if (initial)
+      adopt(Matrix<T>(*initial), P.mean);
+    else
+      seed_from(P, rng, pool);
 
     const std::size_t batch = std::min(p.batch_size, n);
     const std::size_t n_steps = std::max<std::size_t>(1, static_cast<std::size_t>(p.max_iter) * n / batch);
@@ -398,14 +467,8 @@ class MiniBatchKMeans {
     Result<T> r;
     r.centroids = centroids_;
     r.labels.resize(n);
-    const detail::Chunking chunks = detail::partition::prediction(n);
     std::vector<T> dist(n);
-    workspaces_.resize(pool.size());
-    pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t worker) {
-      kernel_.assign(X, chunks.begin(c), chunks.end(c), r.labels.data() + chunks.begin(c), workspaces_[worker]);
-      for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
-        dist[i] = detail::squared_distance<Arch>(X.row(i), centroids_.row(static_cast<std::size_t>(r.labels[i])), X.cols());
-    });
+    label_rows(X, r.labels.data(), dist.data(), pool);
     r.inertia = detail::weighted_sum(P, dist.data(), pool);
     r.n_iter = static_cast<int>(taken);
     r.converged = converged;

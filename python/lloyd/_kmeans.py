@@ -7,6 +7,7 @@ them in place. With scikit-learn installed they are scikit-learn estimators
 and attributes.
 """
 import numbers
+import warnings
 
 import numpy as np
 
@@ -53,7 +54,7 @@ except ImportError:  # pragma: no cover - exercised by test_without_sklearn
             return self.fit(X, **kwargs).transform(X)
 
 
-_INITS = {"k-means++": "k-means++", "random": "random", "k-means||": "k-means||", "auto": "auto"}
+_INITS = ("k-means++", "k-means||", "random", "auto")
 _ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan", "yinyang")
 _METRICS = ("euclidean", "cosine", "dot")
 
@@ -103,6 +104,46 @@ def _seed(random_state):
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63 - 1))
     raise ValueError(f"random_state={random_state!r} must be None, an int, a RandomState or a Generator")
+
+
+def _random_state(random_state):
+    """random_state as a np.random.RandomState (what scikit-learn hands to an init callable)."""
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    if random_state is None:
+        return np.random.mtrand._rand
+    if isinstance(random_state, (numbers.Integral, np.integer)):
+        return np.random.RandomState(int(random_state) & (2**32 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return np.random.RandomState(int(random_state.integers(0, 2**32 - 1)))
+    raise ValueError(f"random_state={random_state!r} must be None, an int, a RandomState or a Generator")
+
+
+def _starting_centroids(est, X):
+    """(init name, starting centroids or None) from est.init: one of _INITS, an array of
+    n_clusters x n_features starting centroids, or a callable
+    init(X, n_clusters, random_state) returning one (random_state: a RandomState, as
+    scikit-learn passes it)."""
+    init = est.init
+    if isinstance(init, str):
+        _check_choice("init", init, _INITS)
+        return init, None
+    if callable(init):
+        C = _as_rows(init(X, est.n_clusters, random_state=_random_state(est.random_state)), "init", X.dtype)
+    else:
+        C = _as_rows(init, "init", X.dtype)
+    if C.shape != (est.n_clusters, X.shape[1]):
+        raise ValueError(
+            f"init has shape {C.shape}, expected (n_clusters, n_features) = ({est.n_clusters}, {X.shape[1]})"
+        )
+    if est.n_init != 1:
+        warnings.warn(
+            f"Explicit initial center position passed: performing only one init in {type(est).__name__} instead of "
+            f"n_init={est.n_init}.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return "k-means++", C
 
 
 def _check_choice(name, value, choices):
@@ -177,8 +218,12 @@ class KMeans(_CoreEstimator):
     Differences from scikit-learn's defaults: n_init=1 (scikit-learn 1.2: 10, 1.4+:
     "auto", which is 1 for k-means++); algorithm also takes "hamerly" and "yinyang" (all
     exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
-    n_threads (0: every core); init also takes "k-means||"; callback receives each
-    iteration's statistics (a dict) and may return True to stop.
+    n_threads (0: every core); init also takes "k-means||" (and, as scikit-learn, an
+    array of starting centroids or a callable init(X, n_clusters, random_state));
+    callback receives each iteration's statistics (a dict) and may return True to stop;
+    verbose prints one line per iteration on stderr. copy_x is accepted for
+    compatibility and has no effect: lloyd never writes to X (C-contiguous float32 or
+    float64 input is read in place, anything else converted once).
     """
 
     _param_names = ("n_clusters", "init", "n_init", "max_iter", "tol", "algorithm", "metric", "random_state",
@@ -213,21 +258,7 @@ class KMeans(_CoreEstimator):
             raise ValueError(f"tol={self.tol!r} must be a number >= 0")
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback={self.callback!r} must be callable or None")
-        init_centroids = None
-        if isinstance(self.init, str):
-            _check_choice("init", self.init, tuple(_INITS))
-            init_name = _INITS[self.init]
-        elif callable(self.init):
-            init_centroids = _as_rows(self.init(X, self.n_clusters, self.random_state), "init", X.dtype)
-            init_name = "k-means++"
-        else:
-            init_centroids = _as_rows(self.init, "init", X.dtype)
-            init_name = "k-means++"
-        if init_centroids is not None and init_centroids.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"init has shape {init_centroids.shape}, expected (n_clusters, n_features) = "
-                f"({self.n_clusters}, {X.shape[1]})"
-            )
+        init_name, init_centroids = _starting_centroids(self, X)
         core = (_core.KMeans32 if X.dtype == np.float32 else _core.KMeans64)(
             int(self.n_clusters), init_name, int(self.n_init), int(self.max_iter), float(self.tol), self.algorithm,
             self.metric, _seed(self.random_state), int(self.n_threads), bool(self.verbose), self.callback)
@@ -296,9 +327,10 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
 class MiniBatchKMeans(_CoreEstimator):
     """Mini-batch k-means (lloyd's C++ core): scikit-learn's MiniBatchKMeans interface.
 
-    Differences: init is "k-means++", "k-means||" or "random" (no array or callable);
-    n_init defaults to 3 (scikit-learn 1.2's default, "auto" from 1.4); n_threads (0:
-    every core).
+    Differences: init is "k-means++", "k-means||", "random", "auto", an array of starting
+    centroids or a callable init(X, n_clusters, random_state) as scikit-learn's; n_init
+    defaults to 3 (scikit-learn 1.2's default, "auto" from 1.4); n_threads (0: every
+    core); verbose prints on stderr.
     """
 
     _param_names = ("n_clusters", "init", "max_iter", "batch_size", "verbose", "compute_labels", "random_state", "tol",
@@ -331,24 +363,24 @@ class MiniBatchKMeans(_CoreEstimator):
             _check_int("max_no_improvement", self.max_no_improvement, 0)
         if self.init_size is not None:
             _check_int("init_size", self.init_size, 1)
-        if not isinstance(self.init, str):
-            raise ValueError("init: lloyd.MiniBatchKMeans seeds itself ('k-means++', 'k-means||' or 'random'); "
-                             "starting centroids are not supported")
-        _check_choice("init", self.init, ("k-means++", "k-means||", "random"))
+        seeding = self.init if isinstance(self.init, str) else "k-means++"  # else: given centroids
+        _check_choice("init", seeding, _INITS)
         for name in ("tol", "reassignment_ratio"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not value >= 0:
                 raise ValueError(f"{name}={value!r} must be a number >= 0")
         cls = _core.MiniBatch32 if dtype == np.float32 else _core.MiniBatch64
         return cls(int(self.n_clusters), int(self.batch_size), int(self.max_iter), float(self.tol),
-                   int(self.max_no_improvement or 0), self.init, int(self.init_size or 0), int(self.n_init),
+                   int(self.max_no_improvement or 0), seeding, int(self.init_size or 0), int(self.n_init),
                    float(self.reassignment_ratio), _seed(self.random_state), int(self.n_threads), bool(self.verbose))
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits on X by mini-batches; returns self."""
         X = _as_rows(X)
         core = self._new_core(X.dtype)
-        centroids, labels, inertia, steps, converged = core.fit(X, _weights(sample_weight, X.shape[0], X.dtype))
+        _, init_centroids = _starting_centroids(self, X)
+        centroids, labels, inertia, steps, converged = core.fit(X, init_centroids,
+                                                                _weights(sample_weight, X.shape[0], X.dtype))
         self._core = core
         self.cluster_centers_ = centroids
         if self.compute_labels:
@@ -361,21 +393,27 @@ class MiniBatchKMeans(_CoreEstimator):
         return self
 
     def partial_fit(self, X, y=None, sample_weight=None):
-        """One step on the rows of X (the first call seeds from them); returns self."""
+        """One step on the rows of X (the first call starts from init: seeds from these
+        rows, or takes the given centroids); returns self."""
         if hasattr(self, "_core"):
             X = self._fitted_rows(X)
             core = self._core
         else:
             X = _as_rows(X)
             core = self._new_core(X.dtype)
-        core.partial_fit(X, _weights(sample_weight, X.shape[0], X.dtype))
+            _, init_centroids = _starting_centroids(self, X)
+            if init_centroids is not None:
+                core.start_from(init_centroids)
+        w = _weights(sample_weight, X.shape[0], X.dtype)
+        core.partial_fit(X, w)
         self._core = core
         self.cluster_centers_ = core.centroids()
         self.n_steps_ = int(core.n_steps())
         self.n_features_in_ = X.shape[1]
-        if self.compute_labels:
-            self.labels_ = core.predict(X)
-            self.inertia_ = -float(core.score(X))
+        if self.compute_labels:  # under the moved centroids, as scikit-learn
+            labels, inertia = core.labels_and_inertia(X, w)
+            self.labels_ = labels
+            self.inertia_ = float(inertia)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -397,8 +435,4 @@ class MiniBatchKMeans(_CoreEstimator):
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of X under the centroids."""
         X = self._fitted_rows(X)
-        if sample_weight is not None:
-            w = _weights(sample_weight, X.shape[0], np.float64)
-            d = self.transform(X).min(axis=1).astype(np.float64)
-            return -float(np.dot(w, d * d))
-        return float(self._core.score(X))
+        return -float(self._core.labels_and_inertia(X, _weights(sample_weight, X.shape[0], X.dtype))[1])

@@ -282,16 +282,23 @@ class MiniBatch {
   }
 
   // (centroids, labels, inertia, steps, converged)
-  py::tuple fit(const Array<T>& X, std::optional<Array<T>> weights) {
+  py::tuple fit(const Array<T>& X, std::optional<Array<T>> initial, std::optional<Array<T>> weights) {
     const auto Xv = view_of(X, "X");
+    std::optional<lloyd::MatrixView<const T>> Cv;
+    if (initial) Cv = view_of(*initial, "init");
     const std::vector<T> w = weights_of(weights);
     lloyd::Result<T> r;
     {
       py::gil_scoped_release nogil;
-      r = weights ? mb_.fit(Xv, w) : mb_.fit(Xv);
+      if (Cv)
+        r = weights ? mb_.fit(Xv, *Cv, w) : mb_.fit(Xv, *Cv);
+      else
+        r = weights ? mb_.fit(Xv, w) : mb_.fit(Xv);
     }
     return result_tuple(r);
   }
+
+  void start_from(const Array<T>& C) { mb_.start_from(view_of(C, "init")); }
 
   void partial_fit(const Array<T>& X, std::optional<Array<T>> weights) {
     const auto Xv = view_of(X, "X");
@@ -305,10 +312,16 @@ class MiniBatch {
 
   py::array_t<std::int32_t> predict(const Array<T>& X) const { return predict_rows(mb_, X); }
 
-  double score(const Array<T>& X) const {
+  // (labels, inertia) of the rows of X under the current centroids, in one pass.
+  py::tuple labels_and_inertia(const Array<T>& X, std::optional<Array<T>> weights) const {
     const auto Xv = view_of(X, "X");
-    py::gil_scoped_release nogil;
-    return mb_.score(Xv);
+    const std::vector<T> w = weights_of(weights);
+    std::pair<std::vector<std::int32_t>, double> r;
+    {
+      py::gil_scoped_release nogil;
+      r = weights ? mb_.labels_and_inertia(Xv, w) : mb_.labels_and_inertia(Xv);
+    }
+    return py::make_tuple(to_numpy<std::int32_t>(r.first), r.second);
   }
 
   py::array_t<T> centroids() const { return to_numpy(mb_.centroids()); }
@@ -340,10 +353,11 @@ void bind_minibatch(py::module_& m, const char* name) {
            py::arg("n_clusters"), py::arg("batch_size"), py::arg("max_iter"), py::arg("tol"),
            py::arg("max_no_improvement"), py::arg("init"), py::arg("init_size"), py::arg("n_init"),
            py::arg("reassignment_ratio"), py::arg("seed"), py::arg("n_threads"), py::arg("verbose"))
-      .def("fit", &MiniBatch<T>::fit, py::arg("X"), py::arg("sample_weight").none(true))
+      .def("fit", &MiniBatch<T>::fit, py::arg("X"), py::arg("init").none(true), py::arg("sample_weight").none(true))
+      .def("start_from", &MiniBatch<T>::start_from, py::arg("init"))
       .def("partial_fit", &MiniBatch<T>::partial_fit, py::arg("X"), py::arg("sample_weight").none(true))
       .def("predict", &MiniBatch<T>::predict, py::arg("X"))
-      .def("score", &MiniBatch<T>::score, py::arg("X"))
+      .def("labels_and_inertia", &MiniBatch<T>::labels_and_inertia, py::arg("X"), py::arg("sample_weight").none(true))
       .def("centroids", &MiniBatch<T>::centroids)
       .def("n_steps", &MiniBatch<T>::n_steps)
       .def("get_state", &MiniBatch<T>::get_state)

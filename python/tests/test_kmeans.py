@@ -231,3 +231,70 @@ def test_minibatch_partial_fit_and_pickle():
     assert again.n_steps_ == 7
     with pytest.raises(ValueError, match="X has 6 features, but MiniBatchKMeans is expecting 5 features"):
         mb.partial_fit(np.zeros((10, 6)))
+
+
+def test_init_callable_gets_a_random_state_and_its_centroids_are_used():
+    X = blobs(n=3000, d=6, k=5)
+    seen = []
+
+    def first_rows(data, n_clusters, random_state):
+        seen.append((data.shape, n_clusters, type(random_state)))
+        return data[random_state.choice(data.shape[0], n_clusters, replace=False)]
+
+    est = lloyd.KMeans(5, init=first_rows, random_state=3).fit(X)
+    assert seen == [((3000, 6), 5, np.random.RandomState)]
+    start = first_rows(X, 5, np.random.RandomState(3))  # what the estimator's call returned
+    same = lloyd.KMeans(5, init=start).fit(X)
+    assert np.array_equal(est.cluster_centers_, same.cluster_centers_)
+    assert np.array_equal(est.labels_, same.labels_)
+    with pytest.warns(RuntimeWarning, match="performing only one init in KMeans instead of n_init=3"):
+        lloyd.KMeans(5, init=start, n_init=3).fit(X)
+    with pytest.raises(ValueError, match=r"init has shape \(4, 6\), expected \(n_clusters, n_features\) = \(5, 6\)"):
+        lloyd.KMeans(5, init=lambda data, k, random_state: data[:4]).fit(X)
+
+
+def test_minibatch_starts_from_given_centroids():
+    X, y = make_blobs(n_samples=4000, n_features=7, centers=5, cluster_std=0.5, random_state=4)
+    start = np.stack([X[y == c][0] for c in range(5)])  # one row of each blob
+    est = lloyd.MiniBatchKMeans(5, init=start, n_init=1, batch_size=256, random_state=0).fit(X)
+    assert np.mean(est.labels_ == y) == 1.0  # blob c's centroid stays blob c's
+    via_callable = lloyd.MiniBatchKMeans(5, init=lambda data, k, random_state: start, n_init=1, batch_size=256,
+                                         random_state=0).fit(X)
+    assert np.array_equal(via_callable.cluster_centers_, est.cluster_centers_)
+    # partial_fit's first step starts from them too: from counts of zero, each centroid
+    # moves to the mean of the rows nearest to it.
+    stream = lloyd.MiniBatchKMeans(5, init=start, n_init=1, reassignment_ratio=0.0)
+    stream.partial_fit(X)
+    nearest = np.argmin(((X[:, None, :] - start[None, :, :]) ** 2).sum(axis=2), axis=1)
+    means = np.stack([X[nearest == c].mean(axis=0) for c in range(5)])
+    assert np.allclose(stream.cluster_centers_, means, rtol=1e-12, atol=1e-12)
+    # labels_ and inertia_ of a partial_fit: the batch under the moved centroids.
+    assert np.array_equal(stream.labels_, stream.predict(X))
+    assert stream.inertia_ == pytest.approx(-stream.score(X), rel=1e-12)
+    with pytest.raises(ValueError, match="init has shape"):
+        lloyd.MiniBatchKMeans(5, init=start[:, :3]).fit(X)
+
+
+def test_minibatch_weighted_score_is_the_weighted_inertia():
+    X = blobs(n=3000, d=13, k=4)
+    w = np.random.RandomState(0).uniform(0, 2, X.shape[0])
+    est = lloyd.MiniBatchKMeans(4, random_state=2).fit(X)
+    d2 = ((X[:, None, :] - est.cluster_centers_[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    assert est.score(X, sample_weight=w) == pytest.approx(-np.dot(w, d2), rel=1e-12)
+    assert est.score(X) == pytest.approx(-d2.sum(), rel=1e-12)
+    with pytest.raises(ValueError, match="sample_weight has 5 values"):
+        est.score(X, sample_weight=np.ones(5))
+
+
+def test_verbose_prints_iterations_on_stderr(capfd):
+    X = blobs(n=2000, d=4, k=3)
+    lloyd.KMeans(3, random_state=0, verbose=0).fit(X)
+    assert capfd.readouterr().err == ""
+    est = lloyd.KMeans(3, random_state=0, verbose=1).fit(X)
+    lines = capfd.readouterr().err.splitlines()
+    iterations = [line for line in lines if line.startswith("Iteration: ")]
+    assert len(iterations) == est.n_iter_
+    assert iterations[0].startswith("Iteration: 1, inertia: ")
+    assert iterations[-1].startswith(f"Iteration: {est.n_iter_}, inertia: ")
+    lloyd.MiniBatchKMeans(3, random_state=0, verbose=1, batch_size=64, max_no_improvement=0, max_iter=2).fit(X)
+    assert "Minibatch step 10/" in capfd.readouterr().err

@@ -220,17 +220,18 @@ int safe_scale_exponent(const Problem<T>& P, ThreadPool& pool, Exchange<T>& ex) 
   return scale_exponent_for<T>(ex.max(max_abs), P.d);
 }
 
-/// Sum of weight x dist over the rows, in double, over a partition of the rows that
-/// depends on n alone: every assigner reports the same inertia for the same distances.
+/// Sum of weights[i] x dist[i] over n rows (weights null: all 1), in double, over a
+/// partition of the rows that depends on n alone: every assigner reports the same
+/// inertia for the same distances, whatever the thread count.
 template <class T>
-double weighted_sum(const Problem<T>& P, const T* dist, ThreadPool& pool) {
-  const Chunking chunks = partition::inertia(P.n);
+double weighted_sum(std::size_t n, const T* weights, const T* dist, ThreadPool& pool) {
+  const Chunking chunks = partition::inertia(n);
   std::vector<double> part(chunks.count());
   pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
     double s = 0;
-    if (P.weights) {
+    if (weights) {
       for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
-        s += static_cast<double>(P.weights[i]) * static_cast<double>(dist[i]);
+        s += static_cast<double>(weights[i]) * static_cast<double>(dist[i]);
     } else {
       for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i) s += static_cast<double>(dist[i]);
     }
@@ -239,6 +240,12 @@ double weighted_sum(const Problem<T>& P, const T* dist, ThreadPool& pool) {
   double total = 0;
   for (double v : part) total += v;
   return total;
+}
+
+/// weighted_sum over the rows of a problem (its weights).
+template <class T>
+double weighted_sum(const Problem<T>& P, const T* dist, ThreadPool& pool) {
+  return weighted_sum(P.n, P.weights, dist, pool);
 }
 
 }  // namespace detail
