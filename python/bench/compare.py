@@ -10,7 +10,7 @@ per iteration; mini-batch defaults (batch 1024, n_init=3). The fastest of --repe
 is kept (the machine's noise only adds time). Writes a Markdown table and an SVG bar
 chart (speed-up over scikit-learn's KMeans) to --out.
 
-    PYTHONPATH=<build>/python /usr/bin/python3 python/bench/compare.py [--large] [--out bench/results]
+    PYTHONPATH=<build>/python /usr/bin/python3 python/bench/compare.py [--large] [--only TEXT] [--repeat N] [--out bench/results]
 
 Shapes: the seed articles' 3000 x 100, k = 5 (float64) and 100k x 128, k = 1000
 (float32; --large adds 500k x 128); Fashion-MNIST (Debian dataset-fashion-mnist, 70000 x
@@ -162,10 +162,12 @@ def main():
     ap.add_argument("--large", action="store_true")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--out", default="bench/results")
+    ap.add_argument("--only", help="run the cases whose name contains this text; results go to python_compare_only.md")
     args = ap.parse_args()
     rows = []
     for name, X, k in cases(args.large):
-        rows += measure(name, X, k, args.repeat)
+        if args.only is None or args.only in name:
+            rows += measure(name, X, k, args.repeat)
     import sklearn
 
     head = (
@@ -176,9 +178,11 @@ def main():
     text = head + "\n\n" + table(rows) + "\n"
     print(text)
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "python_compare.md"), "w") as f:
+    stem = "python_compare" if args.only is None else "python_compare_only"
+    with open(os.path.join(args.out, stem + ".md"), "w") as f:
         f.write(text)
-    chart(rows, os.path.join(args.out, "python_compare.svg"))
+    if args.only is None:
+        chart(rows, os.path.join(args.out, stem + ".svg"))
 
 
 if __name__ == "__main__":
