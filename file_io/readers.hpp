@@ -6,6 +6,12 @@
 // Every reader error is an InputError whose message names the place (line and column,
 // or byte offset) and says what was expected; nothing here crashes on malformed input,
 // and memory grows with the bytes actually read, not with what a header claims.
+//
+// Values arrive in the fit's type T (float or double), converted once: a .npy or raw
+// file that already stores T little-endian in C order is mapped (open_npy, open_raw_f32
+// on POSIX systems), not read, so a fit needs no second copy of it; everything else
+// (CSV, float16, integers, big-endian, Fortran order, the other float type) is decoded
+// in chunks straight into one row-major array of T.
 #pragma once
 
 #include <algorithm>
@@ -17,12 +23,23 @@
 #include <cstring>
 #include <istream>
 #include <iterator>
+#include <fstream>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define LLOYD_IO_MMAP 1
+#endif
 
 namespace lloyd_io {
 
@@ -32,14 +49,41 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Values read from a file, in double (converted to the fit's type later).
+/// Values read from a file, row-major, in T (the fit's type): owned (`values`), or a
+/// read-only mapping of the file when it already stores T (`mapped`).
+template <class T>
 struct Table {
   std::size_t rows = 0;
   std::size_t cols = 0;
-  std::vector<double> values;         ///< row-major
-  std::vector<std::string> header;    ///< column names, if the CSV had a header
-  bool single_precision = false;      ///< the file stored float32 (npy <f4, raw)
+  std::vector<T> values;                ///< row-major, unless the file is mapped
+  std::vector<std::string> header;      ///< column names, if the CSV had a header
+  std::string stored = "float64";       ///< the file's value type: float16/32/64, int8/16/32, uint8/16
+  std::shared_ptr<const void> mapping;  ///< keeps a mapped file mapped
+  const T* mapped = nullptr;            ///< the first value in the mapping, if mapped
+
+  const T* data() const { return mapped ? mapped : values.data(); }
+  T operator()(std::size_t i, std::size_t j) const { return data()[i * cols + j]; }
 };
+
+namespace detail {
+
+inline const char* type_name(float) { return "float32"; }
+inline const char* type_name(double) { return "float64"; }
+
+// v as T, or an InputError when it is not finite or T cannot hold it.
+template <class T>
+T finite_as(double v, const std::string& source, std::size_t i, std::size_t j) {
+  const T t = static_cast<T>(v);
+  if (!std::isfinite(v))
+    throw InputError(source + ": value " + std::to_string(v) + " at row " + std::to_string(i) + ", column " +
+                     std::to_string(j) + " is not finite");
+  if (!std::isfinite(t))
+    throw InputError(source + ": value " + std::to_string(v) + " at row " + std::to_string(i) + ", column " +
+                     std::to_string(j) + " is out of " + type_name(T()) + "'s range (use --float64)");
+  return t;
+}
+
+}  // namespace detail
 
 // ---------------------------------------------------------------- CSV
 
@@ -114,8 +158,9 @@ inline char detect_delimiter(const std::string& line) {
 
 /// Reads a CSV table: optional header, delimiter detected or given, numbers only.
 /// Blank lines and lines starting with '#' are skipped; CRLF line ends are fine.
-inline Table read_csv(std::istream& in, const std::string& source, CsvOptions opt = {}) {
-  Table t;
+template <class T = double>
+Table<T> read_csv(std::istream& in, const std::string& source, CsvOptions opt = {}) {
+  Table<T> t;
   std::string line;
   std::size_t line_no = 0;
   bool first = true;
@@ -152,7 +197,9 @@ inline Table read_csv(std::istream& in, const std::string& source, CsvOptions op
       if (kind == detail::Cell::Empty) throw InputError(where + "empty cell");
       if (kind == detail::Cell::NotNumber) throw InputError(where + "'" + cells[c] + "' is not a number");
       if (kind == detail::Cell::NotFinite) throw InputError(where + "'" + cells[c] + "' is not a finite number");
-      t.values.push_back(v);
+      if (!std::isfinite(static_cast<T>(v)))
+        throw InputError(where + "'" + cells[c] + "' is out of " + detail::type_name(T()) + "'s range (use --float64)");
+      t.values.push_back(static_cast<T>(v));
     }
     ++t.rows;
   }
@@ -196,35 +243,6 @@ inline std::string header_field(const std::string& h, const std::string& key) {
 
 namespace detail {
 
-// The header dict of a .npy file, after its magic, version and length.
-inline std::string read_npy_header(std::istream& in, const std::string& source) {
-  char magic[8];
-  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw InputError(source + ": not a .npy file (missing \\x93NUMPY magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
-  if (major < 1 || major > 3)
-    throw InputError(source + ": .npy format version " + std::to_string(major) + "." +
-                     std::to_string(static_cast<unsigned char>(magic[7])) + " not supported (1.0 to 3.0)");
-  std::uint32_t header_len = 0;
-  unsigned char len_bytes[4] = {0, 0, 0, 0};
-  const int len_size = major == 1 ? 2 : 4;
-  if (!in.read(reinterpret_cast<char*>(len_bytes), len_size)) throw InputError(source + ": truncated .npy header");
-  for (int b = len_size - 1; b >= 0; --b) header_len = (header_len << 8) | len_bytes[b];
-  if (header_len > (1u << 24)) throw InputError(source + ": .npy header length " + std::to_string(header_len) + " is implausible");
-  std::string header(header_len, '\0');
-  if (!in.read(&header[0], static_cast<std::streamsize>(header_len))) throw InputError(source + ": truncated .npy header");
-  return header;
-}
-
-// Bytes per value of a .npy dtype: 4 or 8 for little-endian float32 / float64.
-inline std::size_t npy_item_size(const std::string& descr, const std::string& source) {
-  const bool little = descr[0] == '<' || (descr[0] == '=' && little_endian_host());
-  if (descr.size() == 3 && descr[1] == 'f' && (descr[2] == '4' || descr[2] == '8') && little)
-    return descr[2] == '4' ? 4 : 8;
-  throw InputError(source + ": .npy dtype '" + descr +
-                   "' not supported: need little-endian float32 ('<f4') or float64 ('<f8')");
-}
-
 // The sizes of a .npy shape: "(n, d)", "(n,)" or "(n, d,)".
 inline std::vector<std::size_t> npy_shape(const std::string& shape_text, const std::string& source) {
   std::string s = shape_text;
@@ -244,92 +262,333 @@ inline std::vector<std::size_t> npy_shape(const std::string& shape_text, const s
   return dims;
 }
 
-// Up to `bytes` bytes, read in chunks: a header may claim far more data than the file
-// holds (found by fuzz_readers: a 13 GB allocation for a 150-byte file), so memory grows
-// only with the bytes actually there.
-inline std::vector<char> read_at_most(std::istream& in, std::size_t bytes) {
-  std::vector<char> raw;
-  std::size_t got = 0;
-  while (got < bytes && in) {
-    const std::size_t chunk = std::min<std::size_t>(bytes - got, std::size_t(1) << 24);
-    raw.resize(got + chunk);
-    in.read(raw.data() + got, static_cast<std::streamsize>(chunk));
-    got += static_cast<std::size_t>(in.gcount());
-  }
-  raw.resize(got);
-  return raw;
-}
-
-// Little-endian float32 (item 4) or float64 (item 8) values into t.values, all finite.
-inline void decode_finite(const std::vector<char>& raw, std::size_t item, Table& t, const std::string& source) {
-  const std::size_t count = t.rows * t.cols;
-  t.values.resize(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    double v;
-    if (item == 4) {
-      float f;
-      std::memcpy(&f, raw.data() + i * 4, 4);
-      v = f;
-    } else {
-      std::memcpy(&v, raw.data() + i * 8, 8);
-    }
-    if (!std::isfinite(v))
-      throw InputError(source + ": value " + std::to_string(v) + " at row " + std::to_string(i / t.cols) + ", column " +
-                       std::to_string(i % t.cols) + " is not finite");
-    t.values[i] = v;
-  }
+// Half-precision bits as float (exact; infinities and NaN come out as such).
+inline float half_to_float(std::uint16_t h) {
+  const int sign = h >> 15, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  float v;
+  if (exponent == 0x1f)
+    v = mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else if (exponent == 0)
+    v = std::ldexp(static_cast<float>(mantissa), -24);  // subnormal (or zero)
+  else
+    v = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  return sign ? -v : v;
 }
 
 }  // namespace detail
 
-/// Reads a NumPy .npy file (format 1.0 to 3.0) holding a C-ordered little-endian float32
-/// or float64 array of shape (n, d) or (n,).
-inline Table read_npy(std::istream& in, const std::string& source) {
-  const std::string header = detail::read_npy_header(in, source);
+/// What a .npy header says: the stored type, the shape and where the data start.
+struct NpyLayout {
+  std::string descr;       ///< as in the header, e.g. "<f4"
+  char kind = 'f';         ///< 'f' float, 'i' signed, 'u' unsigned integer
+  std::size_t item = 8;    ///< bytes per value
+  bool swap = false;       ///< stored in the other byte order than this machine's
+  bool fortran = false;    ///< column-major
+  std::size_t rows = 0, cols = 0;
+  std::string shape_text;  ///< as in the header, for messages
+  std::uint64_t data_offset = 0;  ///< bytes before the first value
+
+  /// The stored type in words ("float16", "int8", ...).
+  std::string type_name() const {
+    return (kind == 'f' ? "float" : kind == 'i' ? "int" : "uint") + std::to_string(8 * item);
+  }
+  std::size_t data_bytes() const { return rows * cols * item; }
+};
+
+/// Reads and checks a .npy header (format 1.0 to 3.0): a 1-D or 2-D array of float16/32/64,
+/// int8/16/32 or uint8/16, either byte order, C or Fortran order.
+inline NpyLayout read_npy_layout(std::istream& in, const std::string& source) {
+  char magic[8];
+  if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
+    throw InputError(source + ": not a .npy file (missing \\x93NUMPY magic)");
+  const int major = static_cast<unsigned char>(magic[6]);
+  if (major < 1 || major > 3)
+    throw InputError(source + ": .npy format version " + std::to_string(major) + "." +
+                     std::to_string(static_cast<unsigned char>(magic[7])) + " not supported (1.0 to 3.0)");
+  std::uint32_t header_len = 0;
+  unsigned char len_bytes[4] = {0, 0, 0, 0};
+  const int len_size = major == 1 ? 2 : 4;
+  if (!in.read(reinterpret_cast<char*>(len_bytes), len_size)) throw InputError(source + ": truncated .npy header");
+  for (int b = len_size - 1; b >= 0; --b) header_len = (header_len << 8) | len_bytes[b];
+  if (header_len > (1u << 24)) throw InputError(source + ": .npy header length " + std::to_string(header_len) + " is implausible");
+  std::string header(header_len, '\0');
+  if (!in.read(&header[0], static_cast<std::streamsize>(header_len))) throw InputError(source + ": truncated .npy header");
+
+  NpyLayout L;
+  L.data_offset = 8 + static_cast<std::uint64_t>(len_size) + header_len;
   std::string descr = detail::header_field(header, "descr");
   const std::string fortran = detail::header_field(header, "fortran_order");
-  const std::string shape_text = detail::header_field(header, "shape");
+  L.shape_text = detail::header_field(header, "shape");
   if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
-  if (descr.empty() || shape_text.empty() || fortran.empty())
+  if (descr.empty() || L.shape_text.empty() || fortran.empty())
     throw InputError(source + ": .npy header lacks descr, fortran_order or shape: " + detail::trim(header));
-  const std::size_t item = detail::npy_item_size(descr, source);
-  if (fortran != "False")
-    throw InputError(source + ": Fortran-ordered .npy not supported; save a C-ordered array "
-                              "(numpy.ascontiguousarray)");
-  const std::vector<std::size_t> dims = detail::npy_shape(shape_text, source);
+  L.descr = descr;
+  const bool known = descr.size() == 3 && std::string("<>=|").find(descr[0]) != std::string::npos &&
+                     ((descr[1] == 'f' && (descr[2] == '2' || descr[2] == '4' || descr[2] == '8')) ||
+                      (descr[1] == 'i' && (descr[2] == '1' || descr[2] == '2' || descr[2] == '4')) ||
+                      (descr[1] == 'u' && (descr[2] == '1' || descr[2] == '2')));
+  if (!known)
+    throw InputError(source + ": .npy dtype '" + descr +
+                     "' not supported: need float16/32/64, int8/16/32 or uint8/16 (either byte order)");
+  L.kind = descr[1];
+  L.item = static_cast<std::size_t>(descr[2] - '0');
+  const bool big = descr[0] == '>';
+  const bool little = descr[0] == '<';
+  L.swap = L.item > 1 && ((big && detail::little_endian_host()) || (little && !detail::little_endian_host()));
+  if (fortran != "False" && fortran != "True")
+    throw InputError(source + ": .npy fortran_order '" + fortran + "' unreadable");
+  L.fortran = fortran == "True";
+  const std::vector<std::size_t> dims = detail::npy_shape(L.shape_text, source);
   if (dims.size() != 1 && dims.size() != 2)
-    throw InputError(source + ": .npy shape " + shape_text + " is not 2-D (rows, features)");
-  Table t;
-  t.rows = dims[0];
-  t.cols = dims.size() == 2 ? dims[1] : 1;
-  t.single_precision = item == 4;
-  if (t.rows == 0 || t.cols == 0) throw InputError(source + ": .npy shape " + shape_text + " holds no data");
-  if (t.cols > std::numeric_limits<std::size_t>::max() / t.rows / item)
-    throw InputError(source + ": .npy shape " + shape_text + " is too large");
-  const std::size_t bytes = t.rows * t.cols * item;
-  const std::vector<char> raw = detail::read_at_most(in, bytes);
-  if (raw.size() != bytes)
-    throw InputError(source + ": truncated .npy data: shape " + shape_text + " needs " + std::to_string(bytes) +
-                     " bytes, found " + std::to_string(raw.size()));
-  if (!detail::little_endian_host()) throw InputError(source + ": big-endian hosts are not supported");
-  detail::decode_finite(raw, item, t, source);
+    throw InputError(source + ": .npy shape " + L.shape_text + " is not 2-D (rows, features)");
+  L.rows = dims[0];
+  L.cols = dims.size() == 2 ? dims[1] : 1;
+  if (L.rows == 0 || L.cols == 0) throw InputError(source + ": .npy shape " + L.shape_text + " holds no data");
+  if (L.cols > std::numeric_limits<std::size_t>::max() / L.rows / L.item)
+    throw InputError(source + ": .npy shape " + L.shape_text + " is too large");
+  return L;
+}
+
+namespace detail {
+
+// One stored value (item bytes at p, in the layout's type and byte order) as double.
+inline double decode_value(const unsigned char* p, const NpyLayout& L) {
+  unsigned char b[8];
+  for (std::size_t i = 0; i < L.item; ++i) b[i] = L.swap ? p[L.item - 1 - i] : p[i];
+  switch (L.kind) {
+    case 'f': {
+      if (L.item == 2) {
+        std::uint16_t h;
+        std::memcpy(&h, b, 2);
+        return half_to_float(h);
+      }
+      if (L.item == 4) {
+        float f;
+        std::memcpy(&f, b, 4);
+        return f;
+      }
+      double v;
+      std::memcpy(&v, b, 8);
+      return v;
+    }
+    case 'i': {
+      if (L.item == 1) return static_cast<std::int8_t>(b[0]);
+      if (L.item == 2) {
+        std::int16_t v;
+        std::memcpy(&v, b, 2);
+        return v;
+      }
+      std::int32_t v;
+      std::memcpy(&v, b, 4);
+      return v;
+    }
+    default: {
+      if (L.item == 1) return b[0];
+      std::uint16_t v;
+      std::memcpy(&v, b, 2);
+      return v;
+    }
+  }
+}
+
+// The error for data that end early.
+inline InputError truncated(const std::string& source, const NpyLayout& L, std::size_t found) {
+  return InputError(source + ": truncated .npy data: shape " + L.shape_text + " needs " + std::to_string(L.data_bytes()) +
+                    " bytes, found " + std::to_string(found));
+}
+
+// Bytes left in a seekable stream from its position, or -1 when it cannot tell.
+inline long long bytes_left(std::istream& in) {
+  const auto here = in.tellg();
+  if (here < 0) return -1;
+  in.seekg(0, std::ios::end);
+  const auto end = in.tellg();
+  in.seekg(here);
+  return end < 0 ? -1 : static_cast<long long>(end - here);
+}
+
+}  // namespace detail
+
+/// The values of a .npy array whose header L has been read from `in`, decoded in chunks
+/// into a row-major Table<T> (Fortran order transposed on the way), all finite. Memory
+/// grows with the bytes actually there, not with what the header claims.
+template <class T>
+Table<T> read_npy_data(std::istream& in, const NpyLayout& L, const std::string& source) {
+  Table<T> t;
+  t.rows = L.rows;
+  t.cols = L.cols;
+  t.stored = L.type_name();
+  const std::size_t count = L.rows * L.cols;
+  const long long left = detail::bytes_left(in);
+  if (left >= 0 && static_cast<unsigned long long>(left) < L.data_bytes())
+    throw detail::truncated(source, L, static_cast<std::size_t>(left));
+  // Known to be there: sized at once; else grown as the chunks arrive.
+  if (left >= 0) t.values.resize(count);
+  std::vector<unsigned char> buf;
+  std::size_t done = 0;  // values decoded
+  while (done < count) {
+    const std::size_t chunk = std::min<std::size_t>(count - done, std::size_t(1) << 18);
+    buf.resize(chunk * L.item);
+    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+    const std::size_t got = static_cast<std::size_t>(in.gcount()) / L.item;
+    if (t.values.size() < done + got) t.values.resize(done + got);
+    for (std::size_t q = 0; q < got; ++q) {
+      const std::size_t e = done + q;  // index in file order
+      const std::size_t i = L.fortran ? e % L.rows : e / L.cols, j = L.fortran ? e / L.rows : e % L.cols;
+      t.values[i * L.cols + j] = detail::finite_as<T>(detail::decode_value(&buf[q * L.item], L), source, i, j);
+    }
+    done += got;
+    if (got < chunk) throw detail::truncated(source, L, static_cast<std::size_t>(in.gcount()) + (done - got) * L.item);
+  }
   return t;
 }
 
-/// Reads raw little-endian float32 values, `dims` per row.
-inline Table read_raw_f32(std::istream& in, const std::string& source, std::size_t dims) {
+/// Reads a NumPy .npy file (format 1.0 to 3.0) of shape (n, d) or (n,): float16/32/64,
+/// int8/16/32 or uint8/16, either byte order, C or Fortran order, converted to T.
+template <class T = double>
+Table<T> read_npy(std::istream& in, const std::string& source) {
+  const NpyLayout L = read_npy_layout(in, source);
+  return read_npy_data<T>(in, L, source);
+}
+
+/// Reads raw little-endian float32 values, `dims` per row, as T.
+template <class T = double>
+Table<T> read_raw_f32(std::istream& in, const std::string& source, std::size_t dims) {
   if (dims == 0) throw InputError(source + ": raw float32 input needs --dims D (features per row)");
-  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (raw.size() % (4 * dims) != 0)
-    throw InputError(source + ": " + std::to_string(raw.size()) + " bytes is not a whole number of rows of " +
+  const long long left = detail::bytes_left(in);
+  NpyLayout L;  // the raw file as a header-less .npy
+  L.kind = 'f';
+  L.item = 4;
+  L.swap = !detail::little_endian_host();
+  L.cols = dims;
+  std::vector<char> raw;
+  if (left < 0) {  // not seekable: read it all to learn the size
+    raw.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::size_t size = left < 0 ? raw.size() : static_cast<std::size_t>(left);
+  if (size % (4 * dims) != 0)
+    throw InputError(source + ": " + std::to_string(size) + " bytes is not a whole number of rows of " +
                      std::to_string(dims) + " float32 values");
-  Table t;
-  t.cols = dims;
-  t.rows = raw.size() / (4 * dims);
-  t.single_precision = true;
-  if (t.rows == 0) throw InputError(source + ": no data");
-  detail::decode_finite(raw, 4, t, source);
+  L.rows = size / (4 * dims);
+  if (L.rows == 0) throw InputError(source + ": no data");
+  L.shape_text = "(" + std::to_string(L.rows) + ", " + std::to_string(dims) + ")";
+  if (left < 0) {
+    std::istringstream again(std::string(raw.begin(), raw.end()));
+    return read_npy_data<T>(again, L, source);
+  }
+  return read_npy_data<T>(in, L, source);
+}
+
+namespace detail {
+
+// Checks that every mapped value is finite (the readers' promise).
+template <class T>
+void check_finite(const T* v, std::size_t rows, std::size_t cols, const std::string& source) {
+  const std::size_t count = rows * cols;
+  for (std::size_t b = 0; b < count; b += 4096) {
+    const std::size_t e = std::min(count, b + 4096);
+    bool ok = true;
+    for (std::size_t q = b; q < e; ++q) ok &= std::isfinite(v[q]);
+    if (ok) continue;
+    for (std::size_t q = b; q < e; ++q)
+      if (!std::isfinite(v[q]))
+        throw InputError(source + ": value " + std::to_string(double(v[q])) + " at row " + std::to_string(q / cols) +
+                         ", column " + std::to_string(q % cols) + " is not finite");
+  }
+}
+
+// The whole file at `path` mapped read-only, or null where mapping is not available or
+// fails (the caller then reads the file instead). size: the file's size.
+inline std::shared_ptr<const void> map_file(const std::string& path, std::size_t& size) {
+#ifdef LLOYD_IO_MMAP
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return nullptr;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  size = static_cast<std::size_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);  // the mapping stays valid
+  if (p == MAP_FAILED) return nullptr;
+  const std::size_t length = size;
+  return std::shared_ptr<const void>(p, [length](const void* q) { ::munmap(const_cast<void*>(q), length); });
+#else
+  (void)path;
+  size = 0;
+  return nullptr;
+#endif
+}
+
+// A Table<T> over the file's bytes from `offset` (rows x cols values of T, stored as T
+// in this machine's byte order), or an empty Table when the file cannot be mapped.
+template <class T>
+Table<T> mapped_table(const std::string& path, std::uint64_t offset, std::size_t rows, std::size_t cols,
+                      const std::string& source, const NpyLayout& L) {
+  Table<T> t;
+  if (offset % alignof(T) != 0) return t;
+  std::size_t size = 0;
+  auto map = map_file(path, size);
+  if (!map) return t;
+  if (size < offset || size - offset < rows * cols * sizeof(T)) throw truncated(source, L, size < offset ? 0 : size - offset);
+  t.rows = rows;
+  t.cols = cols;
+  t.stored = type_name(T());
+  t.mapped = reinterpret_cast<const T*>(static_cast<const char*>(map.get()) + offset);
+  t.mapping = std::move(map);
+  check_finite(t.mapped, rows, cols, source);
   return t;
+}
+
+inline std::ifstream open_input(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
+  return in;
+}
+
+}  // namespace detail
+
+/// The .npy file at `path` as T: mapped when it stores T in this machine's byte order and
+/// C order (no copy), else read and converted once (read_npy).
+template <class T>
+Table<T> open_npy(const std::string& path) {
+  std::ifstream in = detail::open_input(path);
+  const NpyLayout L = read_npy_layout(in, path);
+  if (L.kind == 'f' && L.item == sizeof(T) && !L.swap && !L.fortran) {
+    Table<T> t = detail::mapped_table<T>(path, L.data_offset, L.rows, L.cols, path, L);
+    if (t.mapped) return t;
+  }
+  return read_npy_data<T>(in, L, path);
+}
+
+/// The raw float32 file at `path` (dims values per row) as T: mapped for T = float on a
+/// little-endian machine, else read and converted.
+template <class T>
+Table<T> open_raw_f32(const std::string& path, std::size_t dims) {
+  std::ifstream in = detail::open_input(path);
+  if (std::is_same<T, float>::value && dims > 0 && detail::little_endian_host()) {
+    const long long size = detail::bytes_left(in);
+    if (size > 0 && static_cast<unsigned long long>(size) % (4 * dims) == 0) {
+      NpyLayout L;
+      L.rows = static_cast<std::size_t>(size) / (4 * dims);
+      L.cols = dims;
+      L.item = 4;
+      Table<T> t = detail::mapped_table<T>(path, 0, L.rows, dims, path, L);
+      if (t.mapped) return t;
+    }
+  }
+  return read_raw_f32<T>(in, path, dims);
+}
+
+/// The precision a file's values call for when the user does not choose: 32 for a .npy
+/// of anything but float64 and for raw float32, 64 for float64 .npy and for CSV.
+inline int natural_precision(const std::string& path, const std::string& format) {
+  if (format == "raw") return 32;
+  if (format != "npy" || path == "-") return 64;
+  std::ifstream in = detail::open_input(path);
+  const NpyLayout L = read_npy_layout(in, path);
+  return L.kind == 'f' && L.item == 8 ? 64 : 32;
 }
 
 // ---------------------------------------------------------------- file names

@@ -45,26 +45,36 @@ double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-Table read_input(const Options& o) {
+// The precision of the fit: --float32/--float64, else what the file stores (float64
+// for float64 .npy and CSV, float32 for everything else).
+int precision_of(const Options& o) {
+  if (o.precision) return o.precision;
+  return lloyd_io::natural_precision(o.input, o.format.empty() ? lloyd_io::format_from_name(o.input) : o.format);
+}
+
+// The input as T: .npy/raw files that store T are mapped (no copy), the rest converted once.
+template <class T>
+Table<T> read_input(const Options& o) {
   const std::string format = o.format.empty() ? lloyd_io::format_from_name(o.input) : o.format;
   if (o.input == "-") {
     if (format != "csv") throw UsageError("standard input (-) is read as CSV only");
-    return lloyd_io::read_csv(std::cin, "<stdin>", {o.delimiter, o.header});
+    return lloyd_io::read_csv<T>(std::cin, "<stdin>", {o.delimiter, o.header});
   }
+  if (format == "npy") return lloyd_io::open_npy<T>(o.input);
+  if (format == "raw") return lloyd_io::open_raw_f32<T>(o.input, o.dims);
   std::ifstream in(o.input, std::ios::binary);
   if (!in) throw InputError(o.input + ": cannot open (" + std::strerror(errno) + ")");
-  if (format == "npy") return lloyd_io::read_npy(in, o.input);
-  if (format == "raw") return lloyd_io::read_raw_f32(in, o.input, o.dims);
-  return lloyd_io::read_csv(in, o.input, {o.delimiter, o.header});
+  return lloyd_io::read_csv<T>(in, o.input, {o.delimiter, o.header});
+}
+
+template <class T>
+lloyd::MatrixView<const T> view_of(const Table<T>& t) {
+  return lloyd::MatrixView<const T>(t.data(), t.rows, t.cols, t.cols);
 }
 
 // The fit, with progress on a terminal for runs that take a while (after the first second).
 template <class T>
-lloyd::Result<T> fit(const Options& o, const Table& table) {
-  const std::size_t n = table.rows, d = table.cols;
-  lloyd::Matrix<T> X(n, d);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j) X(i, j) = static_cast<T>(table.values[i * d + j]);
+lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X) {
   lloyd::Params p = o.params;
   bool progress_shown = false;
   if (!o.quiet && !p.verbose && LLOYD_CLI_ISATTY(2)) {
@@ -85,9 +95,14 @@ lloyd::Result<T> fit(const Options& o, const Table& table) {
 }
 
 template <class T>
-int run(const Options& o, const Table& table, Timings t) {
+int run(const Options& o) {
+  Timings t;
   auto t0 = clock_type::now();
-  const lloyd::Result<T> r = fit<T>(o, table);
+  const Table<T> table = read_input<T>(o);
+  t.read = seconds_since(t0);
+  const lloyd::MatrixView<const T> X = view_of(table);
+  t0 = clock_type::now();
+  const lloyd::Result<T> r = fit<T>(o, X);
   t.fit = seconds_since(t0);
 
   t0 = clock_type::now();
@@ -99,7 +114,7 @@ int run(const Options& o, const Table& table, Timings t) {
 
   if (!o.plot_path.empty()) {
     t0 = clock_type::now();
-    write_plot(o.plot_path, table, r, o.plot_sample, o.params.seed);
+    write_plot(o.plot_path, X, r, o.plot_sample, o.params.seed);
     t.plot = seconds_since(t0);
   }
 
@@ -126,12 +141,7 @@ int fail(int code, const std::exception& e) {
 int main(int argc, char** argv) {
   try {
     const Options o = parse_args(argc, argv);
-    const auto t0 = clock_type::now();
-    const Table table = read_input(o);
-    Timings t;
-    t.read = seconds_since(t0);
-    const bool single = o.precision == 32 || (o.precision == 0 && table.single_precision);
-    return single ? run<float>(o, table, t) : run<double>(o, table, t);
+    return precision_of(o) == 32 ? run<float>(o) : run<double>(o);
   } catch (const ShowText& s) {
     std::cout << s.text;
     return 0;

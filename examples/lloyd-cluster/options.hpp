@@ -28,8 +28,9 @@ inline constexpr const char* usage_text = R"(usage: lloyd-cluster -k K [options]
 
 Clusters the rows of INPUT with k-means and reports the result.
 
-INPUT                  .csv/.tsv/.txt (numbers, header optional), .npy (float32/float64),
-                       raw float32 (.f32/.bin/.raw, with --dims), or - for CSV on stdin
+INPUT                  .csv/.tsv/.txt (numbers, header optional), .npy (float16/32/64,
+                       int8/16/32, uint8/16; float32/64 of the fit's type are mapped, not
+                       copied), raw float32 (.f32/.bin/.raw, with --dims), or - for CSV on stdin
   --format F           csv, npy or raw (default: from the extension)
   --delimiter C        CSV delimiter: , ; | tab space (default: detected)
   --header, --no-header  whether the CSV's first line names the columns (default: detected)
@@ -45,7 +46,7 @@ clustering (see lloyd::Params)
   --threads N          worker threads, 0 = all (0)
   --algorithm A        auto, lloyd, hamerly, elkan or yinyang (auto)
   --metric M           euclidean, cosine or dot (euclidean)
-  --float32, --float64 arithmetic (default: float32 for float32 files, else float64)
+  --float32, --float64 arithmetic (default: float64 for float64 .npy and CSV, else float32)
 
 outputs (written whole or not at all)
   --labels PATH        cluster of each row: text, one per line, or .npy (int32)

@@ -149,9 +149,9 @@ inline void write_scatter_svg(std::ostream& out, const std::vector<double>& x, c
 /// The plot stage of lloyd-cluster: a sample of rows (all of them when few), projected on
 /// its first two principal components with the centroids, as SVG at path (atomically).
 template <class T>
-void write_plot(const std::string& path, const lloyd_io::Table& table, const lloyd::Result<T>& r,
+void write_plot(const std::string& path, lloyd::MatrixView<const T> X, const lloyd::Result<T>& r,
                 std::size_t sample_size, std::uint64_t seed) {
-  const std::size_t n = table.rows, d = table.cols, k = r.centroids.rows();
+  const std::size_t n = X.rows(), d = X.cols(), k = r.centroids.rows();
   // A sample of rows (all of them when few), then PCA on it.
   std::vector<std::size_t> rows;
   if (n <= sample_size) {
@@ -165,7 +165,7 @@ void write_plot(const std::string& path, const lloyd_io::Table& table, const llo
   }
   std::vector<double> sample(rows.size() * d);
   for (std::size_t q = 0; q < rows.size(); ++q)
-    for (std::size_t j = 0; j < d; ++j) sample[q * d + j] = table.values[rows[q] * d + j];
+    for (std::size_t j = 0; j < d; ++j) sample[q * d + j] = static_cast<double>(X(rows[q], j));
   const Pca2 pca = principal_axes(sample, rows.size(), d);
   auto project = [&](const double* v, double& x, double& y) {
     x = y = 0;

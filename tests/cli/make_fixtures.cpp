@@ -1,5 +1,7 @@
 // Writes the binary inputs of the lloyd-cluster tests into the current directory: .npy
 // files good and bad, and raw float32.
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -43,9 +45,40 @@ int main() {
   npy("good32.npy", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 3), }", bytes(d32));
   npy("good_v2.npy", 2, "{'descr': '<f4', 'fortran_order': False, 'shape': (40, 3), }", bytes(d32));
   npy("vector.npy", 3, "{'descr': '<f8', 'fortran_order': False, 'shape': (120,), }", bytes(d64));
-  npy("bigendian.npy", 1, "{'descr': '>f8', 'fortran_order': False, 'shape': (40, 3), }", bytes(d64));
-  npy("int32.npy", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (40, 3), }", std::vector<unsigned char>(480));
-  npy("fortran.npy", 1, "{'descr': '<f8', 'fortran_order': True, 'shape': (40, 3), }", bytes(d64));
+  // The same groups in the other stored types the tool converts.
+  auto swapped = bytes(d64);
+  for (std::size_t q = 0; q < swapped.size(); q += 8) std::reverse(swapped.begin() + q, swapped.begin() + q + 8);
+  npy("bigendian.npy", 1, "{'descr': '>f8', 'fortran_order': False, 'shape': (40, 3), }", swapped);
+  std::vector<double> columns;  // column-major
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 40; ++i) columns.push_back(d64[static_cast<std::size_t>(i * 3 + j)]);
+  npy("fortran.npy", 1, "{'descr': '<f8', 'fortran_order': True, 'shape': (40, 3), }", bytes(columns));
+  std::vector<std::int32_t> i32;
+  std::vector<std::int8_t> i8;
+  std::vector<std::uint8_t> u8;
+  std::vector<std::uint16_t> f16;
+  for (int i = 0; i < 40; ++i)
+    for (int j = 0; j < 3; ++j) {
+      const int small = (i * 7 + j) % 5;
+      i32.push_back(1000 * (i % 4) + small);
+      i8.push_back(static_cast<std::int8_t>(30 * (i % 4) - 50 + small));
+      u8.push_back(static_cast<std::uint8_t>(60 * (i % 4) + small));
+      // float16 of 10 (i % 4) + small / 4: sign 0, exponent and 10 mantissa bits.
+      const double v = 10.0 * (i % 4) + 0.25 * small;
+      std::uint16_t h = 0;
+      if (v > 0) {
+        const int e = static_cast<int>(std::floor(std::log2(v)));
+        h = static_cast<std::uint16_t>(((e + 15) << 10) | static_cast<int>(std::lround((v / std::ldexp(1.0, e) - 1) * 1024)));
+      }
+      f16.push_back(h);
+    }
+  npy("int32.npy", 1, "{'descr': '<i4', 'fortran_order': False, 'shape': (40, 3), }", bytes(i32));
+  npy("int8.npy", 1, "{'descr': '|i1', 'fortran_order': False, 'shape': (40, 3), }", bytes(i8));
+  npy("uint8.npy", 1, "{'descr': '|u1', 'fortran_order': False, 'shape': (40, 3), }", bytes(u8));
+  npy("half.npy", 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (40, 3), }", bytes(f16));
+  f16[5] = 0x7c00;  // +inf
+  npy("half_inf.npy", 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (40, 3), }", bytes(f16));
+  npy("complex.npy", 1, "{'descr': '<c8', 'fortran_order': False, 'shape': (40, 3), }", std::vector<unsigned char>(960));
   npy("cube.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 4, 15), }", bytes(d64));
   auto half = bytes(d64);
   half.resize(half.size() / 2);

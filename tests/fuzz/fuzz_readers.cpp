@@ -1,4 +1,4 @@
-// Fuzz target: the command-line tool's CSV and .npy readers. Malformed input must end in
+// Fuzz target: the command-line tool's CSV, .npy (every stored type) and raw readers. Malformed input must end in
 // lloyd_io::InputError; a table that is returned must be consistent and finite.
 #include <cmath>
 #include <cstdint>
@@ -14,9 +14,10 @@ namespace {
   std::fprintf(stderr, "fuzz_readers: invariant broken: %s\n", what);
   std::abort();
 }
-void check(const lloyd_io::Table& t) {
+template <class T>
+void check(const lloyd_io::Table<T>& t) {
   if (t.rows == 0 || t.cols == 0 || t.values.size() != t.rows * t.cols) fail("table shape");
-  for (double v : t.values)
+  for (T v : t.values)
     if (!std::isfinite(v)) fail("non-finite value accepted");
 }
 }  // namespace
@@ -28,15 +29,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::istringstream in(text);
   try {
     if (mode % 3 == 0) {
-      check(lloyd_io::read_npy(in, "fuzz.npy"));
+      if (mode & 0x80)  // as float32 too: values float32 cannot hold must be errors
+        check(lloyd_io::read_npy<float>(in, "fuzz.npy"));
+      else
+        check(lloyd_io::read_npy<double>(in, "fuzz.npy"));
     } else if (mode % 3 == 1) {
       const char delims[] = {0, ',', ';', '\t', ' ', '|'};
       lloyd_io::CsvOptions opt;
       opt.delimiter = delims[(mode / 3) % 6];
       opt.header = int((mode / 18) % 3) - 1;
-      check(lloyd_io::read_csv(in, "fuzz.csv", opt));
+      check(lloyd_io::read_csv<double>(in, "fuzz.csv", opt));
     } else {
-      check(lloyd_io::read_raw_f32(in, "fuzz.f32", 1 + (mode / 3) % 7));
+      check(lloyd_io::read_raw_f32<float>(in, "fuzz.f32", 1 + (mode / 3) % 7));
     }
   } catch (const lloyd_io::InputError&) {
   }
