@@ -477,3 +477,33 @@ TEMPLATE_TEST_CASE("a fitted state restored into a new model predicts, transform
   REQUIRE_THROWS_AS(unfitted.set_fitted_state(bad), std::invalid_argument);
   REQUIRE_FALSE(unfitted.is_fitted());
 }
+
+TEMPLATE_TEST_CASE("from_centroids: a model of saved centroids predicts the fit's labels; predict_with_distances",
+                   "[kmeans][predict]", float, double) {
+  using T = TestType;
+  for (const lloyd::Metric metric : {lloyd::Metric::SquaredEuclidean, lloyd::Metric::Cosine, lloyd::Metric::Dot}) {
+    // d = 13 (not a SIMD width), data away from the origin; k = 1 and k = 40 too.
+    auto X = lloyd::make_blobs<T>(3000, 13, 12, 4.0, 21).X;
+    for (std::size_t i = 0; i < X.rows(); ++i)
+      for (std::size_t j = 0; j < X.cols(); ++j) X(i, j) += T(30);
+    for (const std::size_t k : {std::size_t(1), std::size_t(12), std::size_t(40)}) {
+      lloyd::Params p;
+      p.n_clusters = k;
+      p.metric = metric;
+      p.seed = 5;
+      const auto r = lloyd::KMeans<T>(p).fit(X);
+      const auto model = lloyd::KMeans<T>::from_centroids(r.centroids, p);
+      CAPTURE(lloyd::to_string(metric), k);
+      REQUIRE(model.predict(X) == r.labels);
+      const auto [labels, dist] = model.predict_with_distances(X);
+      REQUIRE(labels == r.labels);
+      const auto D = model.transform(X);
+      for (std::size_t i = 0; i < X.rows(); ++i) REQUIRE(dist[i] == D(i, static_cast<std::size_t>(labels[i])));
+    }
+  }
+  lloyd::Matrix<T> bad(2, 3);
+  bad(1, 2) = std::numeric_limits<T>::infinity();
+  REQUIRE_THROWS_WITH(lloyd::KMeans<T>::from_centroids(bad), Catch::Matchers::Contains("centroids(1, 2)"));
+  REQUIRE_THROWS_WITH(lloyd::KMeans<T>::from_centroids(lloyd::Matrix<T>(0, 3)),
+                      Catch::Matchers::Contains("centroids is 0 x 3"));
+}

@@ -72,9 +72,48 @@ lloyd::MatrixView<const T> view_of(const Table<T>& t) {
   return lloyd::MatrixView<const T>(t.data(), t.rows, t.cols, t.cols);
 }
 
-// The fit, with progress on a terminal for runs that take a while (after the first second).
+// A centroids file (--init FILE, predict --centroids FILE) as T: .npy or CSV, k x d with
+// d the input's features.
 template <class T>
-lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X) {
+Table<T> read_centroids(const std::string& path, std::size_t d) {
+  Table<T> C;
+  if (lloyd_io::format_from_name(path) == "npy") {
+    C = lloyd_io::open_npy<T>(path);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
+    C = lloyd_io::read_csv<T>(in, path);
+  }
+  if (C.cols != d)
+    throw InputError(path + ": centroids of " + std::to_string(C.cols) + " features, but the input has " +
+                     std::to_string(d));
+  return C;
+}
+
+// The options of a mini-batch fit from the command line's (its own defaults where the
+// shared options were not given).
+lloyd::MiniBatchParams mini_batch_params(const Options& o, std::size_t k) {
+  lloyd::MiniBatchParams m;
+  m.n_clusters = k;
+  m.batch_size = o.batch_size;
+  if (o.max_iter_given) m.max_iter = o.params.max_iter;
+  if (o.tol_given) m.tol = o.params.tol;
+  if (o.n_init_given) m.n_init = o.params.n_init;
+  m.init = o.params.init;
+  m.seed = o.params.seed;
+  m.n_threads = o.params.n_threads;
+  m.verbose = o.params.verbose;
+  return m;
+}
+
+// The fit, with progress on a terminal for runs that take a while (after the first
+// second); from the given starting centroids when C is not null.
+template <class T>
+lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X, const Table<T>* C) {
+  if (o.mini_batch) {
+    lloyd::MiniBatchKMeans<T> mb(mini_batch_params(o, C ? C->rows : o.params.n_clusters));
+    return C ? mb.fit(X, view_of(*C)) : mb.fit(X);
+  }
   lloyd::Params p = o.params;
   bool progress_shown = false;
   if (!o.quiet && !p.verbose && LLOYD_CLI_ISATTY(2)) {
@@ -91,18 +130,67 @@ lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X) {
       if (shown) std::fprintf(stderr, "\n");
     }
   } end_line{progress_shown};
+  if (C) {
+    p.n_clusters = C->rows;
+    return lloyd::KMeans<T>(p).fit(X, view_of(*C));
+  }
   return lloyd::KMeans<T>(p).fit(X);
+}
+
+// lloyd-cluster predict: the nearest of the given centroids for every row.
+template <class T>
+int run_predict(const Options& o) {
+  Timings t;
+  auto t0 = clock_type::now();
+  const Table<T> table = read_input<T>(o);
+  const Table<T> C = read_centroids<T>(o.centroids_path, table.cols);
+  t.read = seconds_since(t0);
+  t0 = clock_type::now();
+  const auto model = lloyd::KMeans<T>::from_centroids(view_of(C), o.params);
+  auto [labels, dist] = model.predict_with_distances(view_of(table));
+  t.fit = seconds_since(t0);
+  t0 = clock_type::now();
+  if (!o.labels_path.empty()) lloyd_io::write_labels(o.labels_path, labels);
+  if (!o.distances_path.empty()) lloyd_io::write_matrix(o.distances_path, dist.data(), dist.size(), 1, 1);
+  t.write = seconds_since(t0);
+  // The report of a fit that ended at these centroids: inertia as the fit defines it.
+  lloyd::Result<T> r;
+  r.centroids = lloyd::Matrix<T>(view_of(C));
+  r.labels = std::move(labels);
+  for (const T v : dist)
+    r.inertia += o.params.metric == lloyd::Metric::SquaredEuclidean ? double(v) * double(v) : double(v);
+  r.converged = true;
+  const Run run{"predict", "", o.centroids_path};
+  const std::string json = summary_json(o.input, table.rows, o.params.metric, r, t, run);
+  if (!o.summary_path.empty()) {
+    lloyd_io::AtomicFile f(o.summary_path);
+    f.stream() << json;
+    f.commit();
+  }
+  if (o.json)
+    std::cout << json;
+  else if (!o.quiet)
+    print_summary(table.rows, o.params.metric, r, t, run);
+  return 0;
 }
 
 template <class T>
 int run(const Options& o) {
+  if (o.predict) return run_predict<T>(o);
   Timings t;
   auto t0 = clock_type::now();
   const Table<T> table = read_input<T>(o);
+  Table<T> C;
+  if (!o.init_path.empty()) {
+    C = read_centroids<T>(o.init_path, table.cols);
+    if (o.k_given && C.rows != o.params.n_clusters)
+      throw InputError(o.init_path + ": " + std::to_string(C.rows) + " centroids, but -k " +
+                       std::to_string(o.params.n_clusters));
+  }
   t.read = seconds_since(t0);
   const lloyd::MatrixView<const T> X = view_of(table);
   t0 = clock_type::now();
-  const lloyd::Result<T> r = fit<T>(o, X);
+  const lloyd::Result<T> r = fit<T>(o, X, o.init_path.empty() ? nullptr : &C);
   t.fit = seconds_since(t0);
 
   t0 = clock_type::now();
@@ -118,7 +206,9 @@ int run(const Options& o) {
     t.plot = seconds_since(t0);
   }
 
-  const std::string json = summary_json(o.input, table.rows, o.params.metric, r, t);
+  const Run run{o.mini_batch ? "mini-batch" : lloyd::to_string(r.algorithm), o.mini_batch ? "steps" : "iterations",
+                o.init_path};
+  const std::string json = summary_json(o.input, table.rows, o.params.metric, r, t, run);
   if (!o.summary_path.empty()) {
     lloyd_io::AtomicFile f(o.summary_path);
     f.stream() << json;
@@ -127,7 +217,7 @@ int run(const Options& o) {
   if (o.json)
     std::cout << json;
   else if (!o.quiet)
-    print_summary(table.rows, o.params.metric, r, t);
+    print_summary(table.rows, o.params.metric, r, t, run);
   return 0;
 }
 

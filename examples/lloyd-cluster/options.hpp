@@ -25,8 +25,10 @@ struct ShowText {
 };
 
 inline constexpr const char* usage_text = R"(usage: lloyd-cluster -k K [options] INPUT
+       lloyd-cluster predict --centroids C.npy|C.csv [options] INPUT
 
-Clusters the rows of INPUT with k-means and reports the result.
+Clusters the rows of INPUT with k-means and reports the result; or (predict) labels
+each row of INPUT with its nearest centroid in C.
 
 INPUT                  .csv/.tsv/.txt (numbers, header optional), .npy (float16/32/64,
                        int8/16/32, uint8/16; float32/64 of the fit's type are mapped, not
@@ -37,11 +39,14 @@ INPUT                  .csv/.tsv/.txt (numbers, header optional), .npy (float16/
   --dims D             values per row of raw float32 input
 
 clustering (see lloyd::Params)
-  -k, --clusters K     number of clusters (required)
-  --max-iter N         at most N iterations per run (300)
-  --tol X              relative tolerance on centroid shifts (1e-4)
-  --init M             kmeans++, random, kmeans-parallel or auto (kmeans++)
-  --n-init N           seeded runs, best kept (1)
+  -k, --clusters K     number of clusters (required unless --init FILE gives them)
+  --max-iter N         at most N iterations per run (300; mini-batch: passes, 100)
+  --tol X              relative tolerance on centroid shifts (1e-4; mini-batch 0)
+  --init M|FILE        kmeans++, random, kmeans-parallel or auto (kmeans++), or a CSV/.npy
+                       file of starting centroids (k x d)
+  --n-init N           seeded runs, best kept (1; mini-batch: seedings tried, 3)
+  --mini-batch         mini-batch k-means (lloyd::MiniBatchKMeans), for very large inputs
+  --batch-size N       rows per mini-batch step (1024)
   --seed S             seed of every random choice (0)
   --threads N          worker threads, 0 = all (0)
   --algorithm A        auto, lloyd, hamerly, elkan or yinyang (auto)
@@ -50,7 +55,8 @@ clustering (see lloyd::Params)
 
 outputs (written whole or not at all)
   --labels PATH        cluster of each row: text, one per line, or .npy (int32)
-  --centroids PATH     the k centroids: CSV, or .npy
+  --centroids PATH     the k centroids: CSV, or .npy (predict: the centroids to use)
+  --distances PATH     predict: each row's distance to its centroid: text, or .npy
   --summary PATH       the JSON summary to a file
   --plot PATH.svg      scatter of the rows on their first two principal components
   --plot-sample N      rows drawn for the plot (5000)
@@ -70,6 +76,12 @@ struct Options {
   std::size_t dims = 0;
   lloyd::Params params;
   bool k_given = false;
+  bool predict = false;                      // the predict command
+  std::string init_path;                     // --init FILE
+  bool mini_batch = false;
+  std::size_t batch_size = 1024;
+  bool max_iter_given = false, tol_given = false, n_init_given = false;
+  std::string distances_path;
   int precision = 0;  // 0 auto, 32, 64
   std::string labels_path, centroids_path, summary_path, plot_path;
   std::size_t plot_sample = 5000;
@@ -128,12 +140,33 @@ inline const OptionSpec option_table[] = {
        o.params.n_clusters = parse_number<std::size_t>(a, v);
        o.k_given = true;
      }},
-    {"--max-iter", nullptr, true, [](Options& o, S a, S v) { o.params.max_iter = parse_number<int>(a, v); }},
-    {"--tol", nullptr, true, [](Options& o, S a, S v) { o.params.tol = parse_number<double>(a, v); }},
-    {"--n-init", nullptr, true, [](Options& o, S a, S v) { o.params.n_init = parse_number<int>(a, v); }},
+    {"--max-iter", nullptr, true,
+     [](Options& o, S a, S v) {
+       o.params.max_iter = parse_number<int>(a, v);
+       o.max_iter_given = true;
+     }},
+    {"--tol", nullptr, true,
+     [](Options& o, S a, S v) {
+       o.params.tol = parse_number<double>(a, v);
+       o.tol_given = true;
+     }},
+    {"--n-init", nullptr, true,
+     [](Options& o, S a, S v) {
+       o.params.n_init = parse_number<int>(a, v);
+       o.n_init_given = true;
+     }},
+    {"--mini-batch", nullptr, false, [](Options& o, S, S) { o.mini_batch = true; }},
+    {"--batch-size", nullptr, true, [](Options& o, S a, S v) { o.batch_size = parse_number<std::size_t>(a, v); }},
+    {"--distances", nullptr, true, [](Options& o, S, S v) { o.distances_path = v; }},
     {"--seed", nullptr, true, [](Options& o, S a, S v) { o.params.seed = parse_number<std::uint64_t>(a, v); }},
     {"--threads", nullptr, true, [](Options& o, S a, S v) { o.params.n_threads = parse_number<int>(a, v); }},
-    {"--init", nullptr, true, [](Options& o, S a, S v) { o.params.init = parse_choice<lloyd::Init>(a, v); }},
+    {"--init", nullptr, true,
+     [](Options& o, S, S v) {  // a seeding's name, or a file (a name with '.' or '/')
+       if (v.find('.') == std::string::npos && v.find('/') == std::string::npos)
+         o.params.init = parse_choice<lloyd::Init>("--init", v);
+       else
+         o.init_path = v;
+     }},
     {"--algorithm", nullptr, true, [](Options& o, S a, S v) { o.params.algorithm = parse_choice<lloyd::Algorithm>(a, v); }},
     {"--metric", nullptr, true, [](Options& o, S a, S v) { o.params.metric = parse_choice<lloyd::Metric>(a, v); }},
     {"--float32", nullptr, false, [](Options& o, S, S) { o.precision = 32; }},
@@ -163,7 +196,12 @@ inline const OptionSpec* find_option(const std::string& a) {
 inline Options parse_args(int argc, char** argv) {
   Options o;
   o.params.n_threads = 0;
-  for (int i = 1; i < argc; ++i) {
+  int first = 1;
+  if (argc > 1 && std::string(argv[1]) == "predict") {
+    o.predict = true;
+    first = 2;
+  }
+  for (int i = first; i < argc; ++i) {
     const std::string a = argv[i];
     if (const OptionSpec* s = find_option(a)) {
       if (s->takes_value && i + 1 >= argc) throw UsageError("option " + a + " needs a value");
@@ -176,7 +214,18 @@ inline Options parse_args(int argc, char** argv) {
     }
   }
   if (o.input.empty()) throw UsageError("no input file (see --help)");
-  if (!o.k_given) throw UsageError("the number of clusters is required: -k K");
+  if (o.predict) {
+    if (o.centroids_path.empty()) throw UsageError("predict needs --centroids FILE (the centroids to label with)");
+    if (o.k_given) throw UsageError("predict takes k from --centroids; drop -k");
+    if (o.mini_batch || !o.init_path.empty() || !o.plot_path.empty())
+      throw UsageError("predict takes no --mini-batch, --init FILE or --plot");
+    return o;
+  }
+  if (!o.distances_path.empty()) throw UsageError("--distances is for predict (lloyd-cluster predict ...)");
+  if (!o.k_given && o.init_path.empty()) throw UsageError("the number of clusters is required: -k K");
+  if (o.mini_batch && o.params.metric != lloyd::Metric::SquaredEuclidean)
+    throw UsageError("--mini-batch clusters with --metric euclidean only");
+  if (o.batch_size == 0) throw UsageError("option --batch-size: 0 must be >= 1");
   return o;
 }
 

@@ -41,6 +41,15 @@ inline std::string duration(double seconds) {
   return buf;
 }
 
+/// What ran: the algorithm's name ("hamerly", "mini-batch", "predict"), what its
+/// iterations are called ("iterations", "steps"; empty for predict), and the centroids
+/// file it started from or labelled with (empty for none).
+struct Run {
+  std::string algorithm;
+  std::string steps;
+  std::string centroids_file;
+};
+
 /// Rows per cluster.
 template <class T>
 std::vector<std::size_t> cluster_sizes(const lloyd::Result<T>& r) {
@@ -52,13 +61,14 @@ std::vector<std::size_t> cluster_sizes(const lloyd::Result<T>& r) {
 /// The JSON summary of a fit of `input` (n rows) with metric m.
 template <class T>
 std::string summary_json(const std::string& input, std::size_t n, lloyd::Metric m, const lloyd::Result<T>& r,
-                         const Timings& t) {
+                         const Timings& t, const Run& run) {
   const std::vector<std::size_t> sizes = cluster_sizes(r);
   std::ostringstream js;
   js.precision(17);
   js << "{\n  \"input\": \"" << json_escape(input) << "\",\n  \"n\": " << n << ",\n  \"d\": " << r.centroids.cols()
      << ",\n  \"k\": " << r.centroids.rows() << ",\n  \"dtype\": \"" << (sizeof(T) == 4 ? "float32" : "float64")
-     << "\",\n  \"metric\": \"" << lloyd::to_string(m) << "\",\n  \"algorithm\": \"" << lloyd::to_string(r.algorithm)
+     << "\",\n  \"metric\": \"" << lloyd::to_string(m) << "\",\n  \"algorithm\": \"" << json_escape(run.algorithm)
+     << "\",\n  \"centroids_file\": \"" << json_escape(run.centroids_file)
      << "\",\n  \"inertia\": " << r.inertia << ",\n  \"iterations\": " << r.n_iter
      << ",\n  \"converged\": " << (r.converged ? "true" : "false")
      << ",\n  \"distance_evaluations\": " << r.distance_evaluations;
@@ -72,14 +82,21 @@ std::string summary_json(const std::string& input, std::size_t n, lloyd::Metric 
 
 /// The text summary on stdout.
 template <class T>
-void print_summary(std::size_t n, lloyd::Metric m, const lloyd::Result<T>& r, const Timings& t) {
+void print_summary(std::size_t n, lloyd::Metric m, const lloyd::Result<T>& r, const Timings& t, const Run& run) {
   const std::vector<std::size_t> sizes = cluster_sizes(r);
-  std::printf("%zu rows x %zu features (%s), k = %zu, metric %s, algorithm %s\n", n, r.centroids.cols(),
+  std::printf("%zu rows x %zu features (%s), k = %zu, metric %s, %s %s%s\n", n, r.centroids.cols(),
               sizeof(T) == 4 ? "float32" : "float64", r.centroids.rows(), lloyd::to_string(m),
-              lloyd::to_string(r.algorithm));
-  std::printf("%s after %d iterations; inertia %.10g\n", r.converged ? "converged" : "stopped", r.n_iter, r.inertia);
-  std::printf("time: read %s, fit %s, write %s%s\n", duration(t.read).c_str(), duration(t.fit).c_str(),
-              duration(t.write).c_str(), t.plot > 0 ? (", plot " + duration(t.plot)).c_str() : "");
+              run.steps.empty() ? "nearest of the centroids in" : "algorithm", run.steps.empty() ? "" : run.algorithm.c_str(),
+              run.steps.empty() ? run.centroids_file.c_str()
+                                : (run.centroids_file.empty() ? "" : (", from " + run.centroids_file).c_str()));
+  if (run.steps.empty())
+    std::printf("inertia %.10g\n", r.inertia);
+  else
+    std::printf("%s after %d %s; inertia %.10g\n", r.converged ? "converged" : "stopped", r.n_iter, run.steps.c_str(),
+                r.inertia);
+  std::printf("time: read %s, %s %s, write %s%s\n", duration(t.read).c_str(), run.steps.empty() ? "predict" : "fit",
+              duration(t.fit).c_str(), duration(t.write).c_str(),
+              t.plot > 0 ? (", plot " + duration(t.plot)).c_str() : "");
   std::printf("cluster sizes:");
   for (std::size_t s : sizes) std::printf(" %zu", s);
   std::printf("\n");

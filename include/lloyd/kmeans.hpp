@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -105,6 +106,42 @@ class KMeans {
     return labels;
   }
 
+  /// The label of each row and its distance to that centroid (the entry transform()
+  /// would give: Euclidean, 1 - cos, or minus the inner product), in one pass.
+  std::pair<std::vector<std::int32_t>, std::vector<T>> predict_with_distances(MatrixView<const T> X) const {
+    check_predict_input(X);
+    std::vector<std::int32_t> labels(X.rows());
+    std::vector<T> dist(X.rows());
+    label_rows(X, labels.data(), dist.data());
+    for (T& v : dist) v = from_working_loss(v);
+    return {std::move(labels), std::move(dist)};
+  }
+
+  /// A model that predicts with the given k x d centroids, as if a fit had ended there
+  /// (`params` gives the metric and threads; for Metric::Cosine the centroids are used
+  /// normalised, as a spherical fit's are). Throws std::invalid_argument for empty or
+  /// non-finite centroids.
+  static KMeans from_centroids(MatrixView<const T> centroids, Params params = {}) {
+    detail::check_metric(params.metric, "metric");
+    if (centroids.rows() == 0 || centroids.cols() == 0)
+      detail::throw_invalid("centroids is ", centroids.rows(), " x ", centroids.cols(), ": need at least one of each");
+    detail::check_finite(centroids, "centroids");
+    FittedState s;
+    s.centroids = Matrix<T>(centroids);
+    s.work_centroids = params.metric == Metric::Cosine ? detail::normalized_rows(centroids, nullptr) : s.centroids;
+    s.shift.assign(centroids.cols(), T(0));  // centred on the centroids' mean
+    for (std::size_t j = 0; j < centroids.cols(); ++j) {
+      double sum = 0;
+      for (std::size_t c = 0; c < centroids.rows(); ++c) sum += static_cast<double>(s.work_centroids(c, j));
+      s.shift[j] = static_cast<T>(sum / double(centroids.rows()));
+    }
+    s.metric = params.metric;
+    s.inertia = std::numeric_limits<double>::quiet_NaN();
+    KMeans model(std::move(params));
+    model.set_fitted_state(std::move(s));
+    return model;
+  }
+
   /// n x k matrix of each row's distance to each centroid, per metric: Euclidean (not
   /// squared) distance; cosine distance 1 - cos(x, c); for Dot, minus the inner product
   /// (so that, in every case, the smallest entry of a row is its label).
@@ -118,11 +155,7 @@ class KMeans {
       pool.parallel_for(chunks.count(), [&](std::size_t c, std::size_t) {
         for (std::size_t i = chunks.begin(c); i < chunks.end(c); ++i)
           for (std::size_t j = 0; j < k; ++j) {
-            const T l = loss_of(Y.row(i), j);
-            // Back from the working units: distances scale by 2^-e, products by 2^-2e.
-            out(first + i, j) = metric_ == Metric::SquaredEuclidean ? std::ldexp(std::sqrt(l), -scale_)
-                                : metric_ == Metric::Dot          ? std::ldexp(l, -2 * scale_)
-                                                                  : l;
+            out(first + i, j) = from_working_loss(loss_of(Y.row(i), j));
           }
       });
     });
@@ -280,6 +313,14 @@ class KMeans {
           for (std::size_t i = b; i < e; ++i) dist[first + i] = loss_of(Y.row(i), static_cast<std::size_t>(labels[first + i]));
       });
     });
+  }
+
+  // A loss (loss_of) as transform() reports it: back from the working units (distances
+  // scale by 2^-e, products by 2^-2e), Euclidean distances not squared.
+  T from_working_loss(T l) const noexcept {
+    return metric_ == Metric::SquaredEuclidean ? std::ldexp(std::sqrt(l), -scale_)
+           : metric_ == Metric::Dot          ? std::ldexp(l, -2 * scale_)
+                                              : l;
   }
 
   // One row's loss against centroid c under the fitted metric (see transform()).

@@ -87,6 +87,10 @@ int main() {
   with_nan[3 * 7 + 2] = 0.0 / 0.0;
   npy("nan.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (40, 3), }", bytes(with_nan));
   std::ofstream("notnpy.npy") << "this is not a numpy file\n";
+  // Centroids files for --init FILE and predict: the 4 group centres, and bad ones.
+  std::ofstream("centroids4.csv") << "0,0,0\n10,10,10\n20,20,20\n30,30,30\n";
+  std::ofstream("centroids_2d.csv") << "0,0\n10,10\n";
+  std::ofstream("centroids_nan.csv") << "0,0,0\nnan,1,1\n";
   std::ofstream raw("good.f32", std::ios::binary);
   raw.write(reinterpret_cast<const char*>(d32.data()), static_cast<std::streamsize>(d32.size() * sizeof(float)));
   std::puts("fixtures written");
