@@ -97,7 +97,7 @@ TEMPLATE_TEST_CASE("bounded algorithms are deterministic across thread counts", 
   const auto init = lloyd::random_rows<TestType>(X, 50, 1).centroids;
   for (auto a : bounded) {
     const auto one = run<TestType>(X, init, a, 40, false, nullptr, 1);
-    for (int threads : {2, 3, 8}) {
+    for (int threads : lloyd_test::thread_sweep({2, 3, 8})) {
       INFO(name(a) << " threads " << threads);
       require_same(run<TestType>(X, init, a, 40, false, nullptr, threads), one);
     }

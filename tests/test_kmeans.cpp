@@ -122,7 +122,7 @@ TEMPLATE_TEST_CASE("fit is bit-identical for any number of threads", "[kmeans][d
   p.n_init = 2;
   p.n_threads = 1;
   const auto a = lloyd::KMeans<TestType>(p).fit(X);
-  for (int threads : {2, 3, 8}) {
+  for (int threads : lloyd_test::thread_sweep({2, 3, 8})) {
     p.n_threads = threads;
     const auto b = lloyd::KMeans<TestType>(p).fit(X);
     INFO("threads " << threads);
@@ -419,7 +419,7 @@ TEMPLATE_TEST_CASE("every update path is bit-identical for any number of threads
       p.max_iter = 15;
       p.n_threads = 1;
       const auto a = weighted ? lloyd::KMeans<TestType>(p).fit(X, w) : lloyd::KMeans<TestType>(p).fit(X);
-      for (int threads : {2, 3, 8}) {
+      for (int threads : lloyd_test::thread_sweep({2, 3, 8})) {
         p.n_threads = threads;
         const auto b = weighted ? lloyd::KMeans<TestType>(p).fit(X, w) : lloyd::KMeans<TestType>(p).fit(X);
         INFO("n=" << sh.n << " k=" << sh.k << " weighted=" << weighted << " threads=" << threads);

@@ -116,9 +116,11 @@ TEMPLATE_TEST_CASE("cosine reads the rows in place: rows scaled by powers of 2 g
     }
     std::vector<TestType> w(sh.n);
     for (std::size_t i = 0; i < sh.n; ++i) w[i] = static_cast<TestType>(i % 7 == 3 ? 0 : 1 + i % 3);
+    int combo = 0;
     for (auto init : {lloyd::Init::KMeansPlusPlus, lloyd::Init::KMeansParallel, lloyd::Init::Random})
       for (auto alg : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
                        lloyd::Algorithm::Yinyang}) {
+        if (lloyd_test::under_asan && combo++ % 3 != 0) continue;  // 4 of the 12 pairs: every init and algorithm
         lloyd::Params p;
         p.n_clusters = sh.k;
         p.metric = lloyd::Metric::Cosine;
