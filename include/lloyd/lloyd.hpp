@@ -8,6 +8,7 @@
 #include "init.hpp"
 #include "kmeans.hpp"
 #include "matrix.hpp"
+#include "metrics.hpp"
 #include "minibatch.hpp"
 #include "params.hpp"
 #include "version.hpp"

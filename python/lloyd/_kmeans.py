@@ -436,3 +436,34 @@ class MiniBatchKMeans(_CoreEstimator):
         """Opposite of the inertia of X under the centroids."""
         X = self._fitted_rows(X)
         return -float(self._core.labels_and_inertia(X, _weights(sample_weight, X.shape[0], X.dtype))[1])
+
+
+def _scored(X, labels):
+    X = _as_rows(X)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
+        raise ValueError(f"labels must be 1-D with one value per row of X ({X.shape[0]}), got shape {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels have dtype {labels.dtype}: need integers")
+    if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.int32).max):
+        raise ValueError("labels must be in [0, 2**31 - 1]")
+    return X, np.ascontiguousarray(labels, dtype=np.int32)
+
+
+def silhouette_score(X, labels, *, sample_size=None, random_state=None, n_threads=0):
+    """Mean silhouette coefficient (Euclidean), as sklearn.metrics.silhouette_score:
+    exact over all rows, or over a random sample of sample_size rows."""
+    X, labels = _scored(X, labels)
+    if sample_size is not None:
+        _check_int("sample_size", sample_size, 1)
+    return float(_core.silhouette_score(X, labels, int(sample_size or 0), _seed(random_state), int(n_threads)))
+
+
+def calinski_harabasz_score(X, labels):
+    """Calinski-Harabasz index (variance ratio), as sklearn.metrics.calinski_harabasz_score."""
+    return float(_core.calinski_harabasz_score(*_scored(X, labels)))
+
+
+def davies_bouldin_score(X, labels):
+    """Davies-Bouldin index, as sklearn.metrics.davies_bouldin_score."""
+    return float(_core.davies_bouldin_score(*_scored(X, labels)))

@@ -384,6 +384,45 @@ py::tuple seed_rows(const Array<T>& X, std::size_t n_clusters, const std::string
   return py::make_tuple(to_numpy(s.centroids), to_numpy<std::int64_t>(s.indices));
 }
 
+// The clustering measures (lloyd/metrics.hpp) of X and its labels, without the GIL.
+using Labels = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
+
+std::vector<std::int32_t> labels_of(const Labels& labels) {
+  return std::vector<std::int32_t>(labels.data(), labels.data() + labels.size());
+}
+
+template <class T>
+double silhouette(const Array<T>& X, const Labels& labels, std::size_t sample_size, std::uint64_t seed, int n_threads) {
+  const auto Xv = view_of(X, "X");
+  const auto l = labels_of(labels);
+  py::gil_scoped_release nogil;
+  return lloyd::silhouette_score(Xv, l, sample_size, seed, n_threads);
+}
+
+template <class T>
+double calinski_harabasz(const Array<T>& X, const Labels& labels) {
+  const auto Xv = view_of(X, "X");
+  const auto l = labels_of(labels);
+  py::gil_scoped_release nogil;
+  return lloyd::calinski_harabasz(Xv, l);
+}
+
+template <class T>
+double davies_bouldin(const Array<T>& X, const Labels& labels) {
+  const auto Xv = view_of(X, "X");
+  const auto l = labels_of(labels);
+  py::gil_scoped_release nogil;
+  return lloyd::davies_bouldin(Xv, l);
+}
+
+template <class T>
+void bind_scores(py::module_& m) {
+  m.def("silhouette_score", &silhouette<T>, py::arg("X"), py::arg("labels"), py::arg("sample_size"), py::arg("seed"),
+        py::arg("n_threads"));
+  m.def("calinski_harabasz_score", &calinski_harabasz<T>, py::arg("X"), py::arg("labels"));
+  m.def("davies_bouldin_score", &davies_bouldin<T>, py::arg("X"), py::arg("labels"));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -396,6 +435,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("sample_weight").none(true), py::arg("n_threads"));
   m.def("seed_rows", &seed_rows<double>, py::arg("X"), py::arg("n_clusters"), py::arg("method"), py::arg("seed"),
         py::arg("sample_weight").none(true), py::arg("n_threads"));
+  bind_scores<float>(m);
+  bind_scores<double>(m);
   m.def("data_address", [](py::array a) { return reinterpret_cast<std::uintptr_t>(a.data()); },
         "Address of an array's first element (tests: no copy on the way to the core).");
   m.attr("version") = std::to_string(LLOYD_VERSION_MAJOR) + "." + std::to_string(LLOYD_VERSION_MINOR) + "." +

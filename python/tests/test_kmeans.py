@@ -298,3 +298,25 @@ def test_verbose_prints_iterations_on_stderr(capfd):
     assert iterations[-1].startswith(f"Iteration: {est.n_iter_}, inertia: ")
     lloyd.MiniBatchKMeans(3, random_state=0, verbose=1, batch_size=64, max_no_improvement=0, max_iter=2).fit(X)
     assert "Minibatch step 10/" in capfd.readouterr().err
+
+
+def test_clustering_scores_agree_with_sklearn():
+    from sklearn import metrics
+
+    digits = load_digits().data.astype(np.float64)
+    for X, k in [(blobs(n=3000, d=7, k=5), 5), (digits, 10), (blobs(n=2000, d=5, k=4, dtype=np.float32), 4)]:
+        labels = lloyd.KMeans(k, random_state=0).fit(X).labels_
+        rel = 1e-6 if X.dtype == np.float64 else 1e-4
+        assert lloyd.silhouette_score(X, labels) == pytest.approx(metrics.silhouette_score(X, labels), rel=rel)
+        assert lloyd.calinski_harabasz_score(X, labels) == pytest.approx(
+            metrics.calinski_harabasz_score(X, labels), rel=rel)
+        assert lloyd.davies_bouldin_score(X, labels) == pytest.approx(metrics.davies_bouldin_score(X, labels), rel=rel)
+    X = blobs(n=3000, d=7, k=5)
+    labels = lloyd.KMeans(5, random_state=0).fit(X).labels_
+    sampled = lloyd.silhouette_score(X, labels, sample_size=1000, random_state=1)
+    assert sampled == lloyd.silhouette_score(X, labels, sample_size=1000, random_state=1)
+    assert sampled == pytest.approx(metrics.silhouette_score(X, labels), abs=0.02)
+    with pytest.raises(ValueError, match="1 distinct labels for 3000 rows"):
+        lloyd.silhouette_score(X, np.zeros(3000, dtype=int))
+    with pytest.raises(ValueError, match="one value per row"):
+        lloyd.davies_bouldin_score(X, labels[:10])
