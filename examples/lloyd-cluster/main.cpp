@@ -32,6 +32,7 @@
 #include "options.hpp"
 #include "plot.hpp"
 #include "report.hpp"
+#include "sweep.hpp"
 
 namespace {
 
@@ -174,9 +175,62 @@ int run_predict(const Options& o) {
   return 0;
 }
 
+// A k sweep: one fit per k (each the fit -k K would run), scored, tabled and plotted.
+template <class T>
+int run_sweep(const Options& o) {
+  const auto t_read = clock_type::now();
+  const Table<T> table = read_input<T>(o);
+  const double read_seconds = seconds_since(t_read);
+  const lloyd::MatrixView<const T> X = view_of(table);
+  const std::size_t n = table.rows;
+  if (o.sweep.back() >= n)
+    throw std::invalid_argument("-k: k = " + std::to_string(o.sweep.back()) + " needs more than " + std::to_string(n) +
+                                " rows (the scores need k < n)");
+  const std::size_t sampled = std::min(n, sweep_exact_rows);
+  const bool progress = !o.quiet && LLOYD_CLI_ISATTY(2);
+  std::vector<SweepRow> rows;
+  for (std::size_t i = 0; i < o.sweep.size(); ++i) {
+    Options one = o;
+    one.params.n_clusters = o.sweep[i];
+    if (progress) std::fprintf(stderr, "\r  k = %zu (%zu of %zu) ...          ", o.sweep[i], i + 1, o.sweep.size());
+    const auto t0 = clock_type::now();
+    const lloyd::Result<T> r = fit<T>(one, X, nullptr);
+    SweepRow row;
+    row.k = o.sweep[i];
+    row.inertia = r.inertia;
+    row.iterations = r.n_iter;
+    row.seconds = seconds_since(t0);
+    row.silhouette = lloyd::silhouette_score(X, r.labels, sampled == n ? 0 : sampled, o.params.seed, o.params.n_threads);
+    row.calinski_harabasz = lloyd::calinski_harabasz(X, r.labels);
+    row.davies_bouldin = lloyd::davies_bouldin(X, r.labels);
+    rows.push_back(row);
+  }
+  if (progress) std::fprintf(stderr, "\r%60s\r", "");
+  const char* dtype = sizeof(T) == 4 ? "float32" : "float64";
+  if (!o.table_path.empty()) write_sweep_csv(o.table_path, rows);
+  if (!o.plot_path.empty())
+    write_sweep_svg(o.plot_path, "k-means on " + o.input + ": " + std::to_string(n) + " rows, " +
+                                     std::to_string(table.cols) + " features",
+                    rows);
+  const std::string json = sweep_json(o.input, n, table.cols, dtype, sampled, rows);
+  if (!o.summary_path.empty()) {
+    lloyd_io::AtomicFile f(o.summary_path);
+    f.stream() << json;
+    f.commit();
+  }
+  if (o.json)
+    std::cout << json;
+  else if (!o.quiet) {
+    print_sweep(n, table.cols, dtype, sampled, rows);
+    std::printf("time: read %s\n", duration(read_seconds).c_str());
+  }
+  return 0;
+}
+
 template <class T>
 int run(const Options& o) {
   if (o.predict) return run_predict<T>(o);
+  if (!o.sweep.empty()) return run_sweep<T>(o);
   Timings t;
   auto t0 = clock_type::now();
   const Table<T> table = read_input<T>(o);

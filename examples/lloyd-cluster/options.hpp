@@ -4,12 +4,14 @@
 
 #include <lloyd/lloyd.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace lloyd_cli {
 
@@ -39,7 +41,9 @@ INPUT                  .csv/.tsv/.txt (numbers, header optional), .npy (float16/
   --dims D             values per row of raw float32 input
 
 clustering (see lloyd::Params)
-  -k, --clusters K     number of clusters (required unless --init FILE gives them)
+  -k, --clusters K     number of clusters (required unless --init FILE gives them);
+                       A:B, A:B:STEP or a list K1,K2,... fits each k and reports inertia,
+                       silhouette, Calinski-Harabasz, Davies-Bouldin and a suggested k
   --max-iter N         at most N iterations per run (300; mini-batch: passes, 100)
   --tol X              relative tolerance on centroid shifts (1e-4; mini-batch 0)
   --init M|FILE        kmeans++, random, kmeans-parallel or auto (kmeans++), or a CSV/.npy
@@ -59,6 +63,8 @@ outputs (written whole or not at all)
   --distances PATH     predict: each row's distance to its centroid: text, or .npy
   --summary PATH       the JSON summary to a file
   --plot PATH.svg      scatter of the rows on their first two principal components
+                       (a k sweep: inertia and silhouette against k)
+  --table PATH.csv     a k sweep's table as CSV
   --plot-sample N      rows drawn for the plot (5000)
   --json               print the JSON summary on stdout instead of the text one
   --quiet              print nothing but errors
@@ -76,6 +82,8 @@ struct Options {
   std::size_t dims = 0;
   lloyd::Params params;
   bool k_given = false;
+  std::vector<std::size_t> sweep;            // -k A:B[:S] or K1,K2,...: the k of a sweep
+  std::string table_path;
   bool predict = false;                      // the predict command
   std::string init_path;                     // --init FILE
   bool mini_batch = false;
@@ -118,6 +126,36 @@ inline std::string parse_format(const std::string& v) {
   return v;
 }
 
+/// The k of a sweep: "A:B" (every k from A to B), "A:B:STEP" or "K1,K2,..." (sorted,
+/// distinct); every k at least 2 (the scores need two clusters).
+inline std::vector<std::size_t> parse_sweep(const std::string& opt, const std::string& v) {
+  std::vector<std::size_t> ks;
+  auto parts = [&](char sep) {
+    std::vector<std::string> out;
+    std::size_t b = 0;
+    for (std::size_t e; (e = v.find(sep, b)) != std::string::npos; b = e + 1) out.push_back(v.substr(b, e - b));
+    out.push_back(v.substr(b));
+    return out;
+  };
+  if (v.find(':') != std::string::npos) {
+    const auto p = parts(':');
+    if (p.size() > 3) throw UsageError("option " + opt + ": '" + v + "' is not A:B, A:B:STEP or K1,K2,...");
+    const auto first = parse_number<std::size_t>(opt, p[0]), last = parse_number<std::size_t>(opt, p[1]);
+    const auto step = p.size() == 3 ? parse_number<std::size_t>(opt, p[2]) : std::size_t(1);
+    if (step == 0) throw UsageError("option " + opt + ": " + v + " has a step of 0");
+    if (first > last) throw UsageError("option " + opt + ": " + v + " is an empty range (" + p[0] + " > " + p[1] + ")");
+    for (std::size_t k = first; k <= last; k += step) ks.push_back(k);
+  } else {
+    for (const auto& t : parts(',')) ks.push_back(parse_number<std::size_t>(opt, t));
+    std::sort(ks.begin(), ks.end());
+    ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  }
+  if (ks.front() < 2)
+    throw UsageError("option " + opt + ": " + v + " includes k = " + std::to_string(ks.front()) +
+                     "; a sweep needs k >= 2 (the scores compare two or more clusters)");
+  return ks;
+}
+
 /// One option: its names, whether it takes a value, and what it does to Options (`opt`
 /// is the name used, for messages).
 struct OptionSpec {
@@ -137,9 +175,13 @@ inline const OptionSpec option_table[] = {
      }},
     {"-k", "--clusters", true,
      [](Options& o, S a, S v) {
-       o.params.n_clusters = parse_number<std::size_t>(a, v);
+       if (v.find_first_of(":,") != std::string::npos)
+         o.sweep = parse_sweep(a, v);
+       else
+         o.params.n_clusters = parse_number<std::size_t>(a, v);
        o.k_given = true;
      }},
+    {"--table", nullptr, true, [](Options& o, S, S v) { o.table_path = v; }},
     {"--max-iter", nullptr, true,
      [](Options& o, S a, S v) {
        o.params.max_iter = parse_number<int>(a, v);
@@ -222,6 +264,12 @@ inline Options parse_args(int argc, char** argv) {
     return o;
   }
   if (!o.distances_path.empty()) throw UsageError("--distances is for predict (lloyd-cluster predict ...)");
+  if (!o.sweep.empty()) {
+    if (!o.labels_path.empty() || !o.centroids_path.empty() || !o.init_path.empty() || o.mini_batch)
+      throw UsageError("a k sweep (-k A:B) takes no --labels, --centroids, --init FILE or --mini-batch");
+  } else if (!o.table_path.empty()) {
+    throw UsageError("--table is for a k sweep (-k A:B or -k K1,K2,...)");
+  }
   if (!o.k_given && o.init_path.empty()) throw UsageError("the number of clusters is required: -k K");
   if (o.mini_batch && o.params.metric != lloyd::Metric::SquaredEuclidean)
     throw UsageError("--mini-batch clusters with --metric euclidean only");
