@@ -107,50 +107,48 @@ lloyd::MiniBatchParams mini_batch_params(const Options& o, std::size_t k) {
   return m;
 }
 
-// The fit, with progress on a terminal for runs that take a while (after the first
-// second); from the given starting centroids when C is not null.
+// The fit, with its phase on the status line (seeding, then each iteration, at most ten
+// updates a second); from the given starting centroids when C is not null.
 template <class T>
-lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X, const Table<T>* C) {
+lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X, const Table<T>* C, Status& status) {
+  const std::size_t k = C ? C->rows : o.params.n_clusters;
   if (o.mini_batch) {
-    lloyd::MiniBatchKMeans<T> mb(mini_batch_params(o, C ? C->rows : o.params.n_clusters));
+    status.show("  mini-batch k-means, k = " + std::to_string(k) + " ...");
+    lloyd::MiniBatchKMeans<T> mb(mini_batch_params(o, k));
     return C ? mb.fit(X, view_of(*C)) : mb.fit(X);
   }
   lloyd::Params p = o.params;
-  bool progress_shown = false;
-  if (!o.quiet && !p.verbose && LLOYD_CLI_ISATTY(2)) {
-    p.on_iteration = [&](const lloyd::IterationStats& s) {
-      if (s.elapsed_seconds < 1.0) return;
-      std::fprintf(stderr, "\r  run %d  iteration %4d  inertia %.6g  changed %zu  %.1f s   ", s.run + 1, s.iteration,
-                   s.inertia, s.n_changed, s.elapsed_seconds);
-      progress_shown = true;
-    };
-  }
-  struct EndLine {  // ends the progress line, also when the fit throws
-    const bool& shown;
-    ~EndLine() {
-      if (shown) std::fprintf(stderr, "\n");
-    }
-  } end_line{progress_shown};
-  if (C) {
-    p.n_clusters = C->rows;
-    return lloyd::KMeans<T>(p).fit(X, view_of(*C));
-  }
-  return lloyd::KMeans<T>(p).fit(X);
+  p.n_clusters = k;
+  status.show(C ? "  k = " + std::to_string(k) + ": iterating from " + o.init_path + " ..."
+                : "  k = " + std::to_string(k) + ": seeding (" + lloyd::to_string(p.init) + ") ...");
+  double last = -1;
+  p.on_iteration = [&](const lloyd::IterationStats& s) {
+    if (s.elapsed_seconds - last < 0.1) return;
+    last = s.elapsed_seconds;
+    char line[160];
+    std::snprintf(line, sizeof line, "  k = %zu: run %d, iteration %d, inertia %.6g, %zu changed, %.1f s", k, s.run + 1,
+                  s.iteration, s.inertia, s.n_changed, s.elapsed_seconds);
+    status.show(line);
+  };
+  return C ? lloyd::KMeans<T>(p).fit(X, view_of(*C)) : lloyd::KMeans<T>(p).fit(X);
 }
 
 // lloyd-cluster predict: the nearest of the given centroids for every row.
 template <class T>
-int run_predict(const Options& o) {
+int run_predict(const Options& o, Status& status) {
   Timings t;
   auto t0 = clock_type::now();
+  status.show("  reading " + o.input + " ...");
   const Table<T> table = read_input<T>(o);
   const Table<T> C = read_centroids<T>(o.centroids_path, table.cols);
   t.read = seconds_since(t0);
   t0 = clock_type::now();
+  status.show("  labelling " + std::to_string(table.rows) + " rows ...");
   const auto model = lloyd::KMeans<T>::from_centroids(view_of(C), o.params);
   auto [labels, dist] = model.predict_with_distances(view_of(table));
   t.fit = seconds_since(t0);
   t0 = clock_type::now();
+  status.show("  writing ...");
   if (!o.labels_path.empty()) lloyd_io::write_labels(o.labels_path, labels);
   if (!o.distances_path.empty()) lloyd_io::write_matrix(o.distances_path, dist.data(), dist.size(), 1, 1);
   t.write = seconds_since(t0);
@@ -168,6 +166,7 @@ int run_predict(const Options& o) {
     f.stream() << json;
     f.commit();
   }
+  status.clear();
   if (o.json)
     std::cout << json;
   else if (!o.quiet)
@@ -177,8 +176,9 @@ int run_predict(const Options& o) {
 
 // A k sweep: one fit per k (each the fit -k K would run), scored, tabled and plotted.
 template <class T>
-int run_sweep(const Options& o) {
+int run_sweep(const Options& o, Status& status) {
   const auto t_read = clock_type::now();
+  status.show("  reading " + o.input + " ...");
   const Table<T> table = read_input<T>(o);
   const double read_seconds = seconds_since(t_read);
   const lloyd::MatrixView<const T> X = view_of(table);
@@ -187,25 +187,25 @@ int run_sweep(const Options& o) {
     throw std::invalid_argument("-k: k = " + std::to_string(o.sweep.back()) + " needs more than " + std::to_string(n) +
                                 " rows (the scores need k < n)");
   const std::size_t sampled = std::min(n, sweep_exact_rows);
-  const bool progress = !o.quiet && LLOYD_CLI_ISATTY(2);
   std::vector<SweepRow> rows;
   for (std::size_t i = 0; i < o.sweep.size(); ++i) {
     Options one = o;
     one.params.n_clusters = o.sweep[i];
-    if (progress) std::fprintf(stderr, "\r  k = %zu (%zu of %zu) ...          ", o.sweep[i], i + 1, o.sweep.size());
     const auto t0 = clock_type::now();
-    const lloyd::Result<T> r = fit<T>(one, X, nullptr);
+    const lloyd::Result<T> r = fit<T>(one, X, nullptr, status);
     SweepRow row;
     row.k = o.sweep[i];
     row.inertia = r.inertia;
     row.iterations = r.n_iter;
     row.seconds = seconds_since(t0);
+    status.show("  k = " + std::to_string(row.k) + " (" + std::to_string(i + 1) + " of " +
+                std::to_string(o.sweep.size()) + "): scoring ...");
     row.silhouette = lloyd::silhouette_score(X, r.labels, sampled == n ? 0 : sampled, o.params.seed, o.params.n_threads);
     row.calinski_harabasz = lloyd::calinski_harabasz(X, r.labels);
     row.davies_bouldin = lloyd::davies_bouldin(X, r.labels);
     rows.push_back(row);
   }
-  if (progress) std::fprintf(stderr, "\r%60s\r", "");
+  status.show("  writing ...");
   const char* dtype = sizeof(T) == 4 ? "float32" : "float64";
   if (!o.table_path.empty()) write_sweep_csv(o.table_path, rows);
   if (!o.plot_path.empty())
@@ -218,6 +218,7 @@ int run_sweep(const Options& o) {
     f.stream() << json;
     f.commit();
   }
+  status.clear();
   if (o.json)
     std::cout << json;
   else if (!o.quiet) {
@@ -229,10 +230,12 @@ int run_sweep(const Options& o) {
 
 template <class T>
 int run(const Options& o) {
-  if (o.predict) return run_predict<T>(o);
-  if (!o.sweep.empty()) return run_sweep<T>(o);
+  Status status(!o.quiet && !o.params.verbose && LLOYD_CLI_ISATTY(2));
+  if (o.predict) return run_predict<T>(o, status);
+  if (!o.sweep.empty()) return run_sweep<T>(o, status);
   Timings t;
   auto t0 = clock_type::now();
+  status.show("  reading " + o.input + " ...");
   const Table<T> table = read_input<T>(o);
   Table<T> C;
   if (!o.init_path.empty()) {
@@ -244,10 +247,11 @@ int run(const Options& o) {
   t.read = seconds_since(t0);
   const lloyd::MatrixView<const T> X = view_of(table);
   t0 = clock_type::now();
-  const lloyd::Result<T> r = fit<T>(o, X, o.init_path.empty() ? nullptr : &C);
+  const lloyd::Result<T> r = fit<T>(o, X, o.init_path.empty() ? nullptr : &C, status);
   t.fit = seconds_since(t0);
 
   t0 = clock_type::now();
+  status.show("  writing ...");
   if (!o.labels_path.empty()) lloyd_io::write_labels(o.labels_path, r.labels);
   if (!o.centroids_path.empty())
     lloyd_io::write_matrix(o.centroids_path, r.centroids.data(), r.centroids.rows(), r.centroids.cols(),
@@ -256,6 +260,7 @@ int run(const Options& o) {
 
   if (!o.plot_path.empty()) {
     t0 = clock_type::now();
+    status.show("  plotting ...");
     write_plot(o.plot_path, X, r, o.plot_sample, o.params.seed);
     t.plot = seconds_since(t0);
   }
@@ -268,6 +273,7 @@ int run(const Options& o) {
     f.stream() << json;
     f.commit();
   }
+  status.clear();
   if (o.json)
     std::cout << json;
   else if (!o.quiet)

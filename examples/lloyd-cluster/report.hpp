@@ -50,6 +50,34 @@ struct Run {
   std::string centroids_file;
 };
 
+/// One status line on stderr, rewritten in place, on a terminal only (never with --quiet
+/// or --verbose): the phase the tool is in (reading, seeding, iteration n, scoring,
+/// writing, k of a sweep). Cleared before the summary and when an error ends the run.
+class Status {
+ public:
+  explicit Status(bool on) : on_(on) {}
+  ~Status() { clear(); }
+  Status(const Status&) = delete;
+  Status& operator=(const Status&) = delete;
+
+  void show(const std::string& text) {
+    if (!on_) return;
+    std::fprintf(stderr, "\r%-78.78s", text.c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void clear() {
+    if (!shown_) return;
+    std::fprintf(stderr, "\r%78s\r", "");
+    std::fflush(stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool on_;
+  bool shown_ = false;
+};
+
 /// Rows per cluster.
 template <class T>
 std::vector<std::size_t> cluster_sizes(const lloyd::Result<T>& r) {
