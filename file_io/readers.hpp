@@ -70,17 +70,23 @@ namespace detail {
 inline const char* type_name(float) { return "float32"; }
 inline const char* type_name(double) { return "float64"; }
 
+// Whether the finite double v converts to T without overflow (checked before the
+// conversion: a double beyond T's range converted to T is undefined behaviour).
+template <class T>
+bool fits(double v) {
+  return std::abs(v) <= static_cast<double>(std::numeric_limits<T>::max());
+}
+
 // v as T, or an InputError when it is not finite or T cannot hold it.
 template <class T>
 T finite_as(double v, const std::string& source, std::size_t i, std::size_t j) {
-  const T t = static_cast<T>(v);
   if (!std::isfinite(v))
     throw InputError(source + ": value " + std::to_string(v) + " at row " + std::to_string(i) + ", column " +
                      std::to_string(j) + " is not finite");
-  if (!std::isfinite(t))
+  if (!fits<T>(v))
     throw InputError(source + ": value " + std::to_string(v) + " at row " + std::to_string(i) + ", column " +
                      std::to_string(j) + " is out of " + type_name(T()) + "'s range (use --float64)");
-  return t;
+  return static_cast<T>(v);
 }
 
 }  // namespace detail
@@ -197,7 +203,7 @@ Table<T> read_csv(std::istream& in, const std::string& source, CsvOptions opt = 
       if (kind == detail::Cell::Empty) throw InputError(where + "empty cell");
       if (kind == detail::Cell::NotNumber) throw InputError(where + "'" + cells[c] + "' is not a number");
       if (kind == detail::Cell::NotFinite) throw InputError(where + "'" + cells[c] + "' is not a finite number");
-      if (!std::isfinite(static_cast<T>(v)))
+      if (!detail::fits<T>(v))
         throw InputError(where + "'" + cells[c] + "' is out of " + detail::type_name(T()) + "'s range (use --float64)");
       t.values.push_back(static_cast<T>(v));
     }
