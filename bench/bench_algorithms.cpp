@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
                                                              {"Hamerly", lloyd::Algorithm::Hamerly},
                                                              {"Elkan", lloyd::Algorithm::Elkan},
                                                              {"Yinyang", lloyd::Algorithm::Yinyang},
+                                                             {"Exponion", lloyd::Algorithm::Exponion},
                                                              {"Auto", lloyd::Algorithm::Auto}};
     for (const auto& a : algos)
       benchmark::RegisterBenchmark((std::string("algo/") + name + "/" + a.first).c_str(), bench_algorithm,

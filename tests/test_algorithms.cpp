@@ -16,6 +16,7 @@ const char* name(lloyd::Algorithm a) {
     case lloyd::Algorithm::Elkan: return "Elkan";
     case lloyd::Algorithm::Hamerly: return "Hamerly";
     case lloyd::Algorithm::Yinyang: return "Yinyang";
+    case lloyd::Algorithm::Exponion: return "Exponion";
     default: return "Auto";
   }
 }
@@ -44,7 +45,7 @@ void require_same(const lloyd::Result<T>& a, const lloyd::Result<T>& b) {
 }
 
 const lloyd::Algorithm bounded[] = {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang,
-                                    lloyd::Algorithm::Auto};
+                                    lloyd::Algorithm::Exponion, lloyd::Algorithm::Auto};
 
 }  // namespace
 
@@ -66,6 +67,34 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd on blobs and noise, d = 2
                      << (fixed ? " fixed iterations" : " to convergence"));
         require_same(run<TestType>(X, init, a, fixed ? 12 : 300, fixed), ref);
       }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("Exponion's ball searches reproduce Lloyd at low d and many centroids", "[algorithms]", float,
+                   double) {
+  // k from 150 to 400 at d = 1..3: failed rows search balls of 1 to 64 centroids (the
+  // annuli) instead of going through the kernel; clustered and uniform data, rows far
+  // from the origin (relative error of the canonical distances), 1 and 2 threads.
+  struct Case {
+    std::size_t n, d, k;
+    bool blobs;
+    double offset;
+  };
+  const Case cases[] = {{6000, 2, 300, true, 0.0}, {5000, 1, 150, false, 0.0}, {8000, 3, 400, true, 1e3},
+                        {6000, 2, 257, false, -50.0}};
+  for (const Case& c : cases) {
+    auto X = c.blobs ? lloyd::make_blobs<TestType>(c.n, c.d, c.k / 3, 1.0, c.n + c.d).X
+                     : lloyd::make_uniform<TestType>(c.n, c.d, 0.0, 1.0, c.n + c.d);
+    for (std::size_t i = 0; i < c.n; ++i)
+      for (std::size_t j = 0; j < c.d; ++j) X(i, j) = static_cast<TestType>(X(i, j) + c.offset);
+    const auto init = lloyd::random_rows<TestType>(X, c.k, 5).centroids;
+    const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 200, false);
+    for (int threads : {1, 2}) {
+      INFO("n=" << c.n << " d=" << c.d << " k=" << c.k << " threads " << threads);
+      const auto r = run<TestType>(X, init, lloyd::Algorithm::Exponion, 200, false, nullptr, threads);
+      require_same(r, ref);
+      REQUIRE(r.distance_evaluations < ref.distance_evaluations / 4);  // the bounds did their work
     }
   }
 }
@@ -116,6 +145,12 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Yinyang);
   p.max_memory_bytes = 1024;  // Yinyang's bounds do not fit: Hamerly's neither: Lloyd
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);
+  p.max_memory_bytes = std::size_t(1) << 30;
+  p.algorithm = lloyd::Algorithm::Exponion;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Exponion);
+  // Exponion's k x k neighbour lists (40 x 40 x 12 bytes) do not fit, Hamerly's bounds do
+  p.max_memory_bytes = 3000 * 16 + 40 * 40 * 12 - 1;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);
   p.max_memory_bytes = std::size_t(1) << 30;
   p.metric = lloyd::Metric::Dot;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);

@@ -26,7 +26,7 @@ TEMPLATE_TEST_CASE("every algorithm, metric and seeding is deterministic across 
   std::vector<TestType> w(X.rows());
   for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<TestType>(0.5 + double(i % 4));
   const lloyd::Algorithm algorithms[] = {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
-                                         lloyd::Algorithm::Yinyang, lloyd::Algorithm::Auto};
+                                         lloyd::Algorithm::Yinyang, lloyd::Algorithm::Exponion, lloyd::Algorithm::Auto};
   const lloyd::Metric metrics[] = {lloyd::Metric::SquaredEuclidean, lloyd::Metric::Cosine, lloyd::Metric::Dot};
   const lloyd::Init inits[] = {lloyd::Init::KMeansPlusPlus, lloyd::Init::Random, lloyd::Init::KMeansParallel};
   int combo = 0;

@@ -62,7 +62,8 @@ TEMPLATE_TEST_CASE("fewer distinct rows than k: duplicate centroids, no NaN, eve
     X(i, 0) = static_cast<TestType>(i % 3);
     X(i, 1) = static_cast<TestType>(10 * (i % 3));
   }
-  for (auto a : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang}) {
+  for (auto a : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang,
+                 lloyd::Algorithm::Exponion}) {
     auto p = edge_params<TestType>(7, 3);
     p.algorithm = a;
     const auto r = lloyd::KMeans<TestType>(p).fit(X);
@@ -190,7 +191,7 @@ TEST_CASE("row addressing is 64-bit: a view whose rows lie more than 2^32 elemen
 TEMPLATE_TEST_CASE("invariants on random problems (many seeds)", "[property]", float, double) {
   lloyd::detail::Rng rng(2024);
   const lloyd::Algorithm algorithms[] = {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
-                                         lloyd::Algorithm::Yinyang};
+                                         lloyd::Algorithm::Yinyang, lloyd::Algorithm::Exponion};
   for (int trial = 0; trial < 60; ++trial) {
     const std::size_t n = 20 + rng.below(400), d = 1 + rng.below(12), k = 1 + rng.below(std::min<std::uint64_t>(n, 24));
     const bool blobs = trial % 2 == 0;

@@ -86,7 +86,8 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd under the cosine metric",
   p.metric = lloyd::Metric::Cosine;
   p.algorithm = lloyd::Algorithm::Lloyd;
   const auto ref = lloyd::KMeans<TestType>(p).fit(X, init);
-  for (auto a : {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang}) {
+  for (auto a : {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan, lloyd::Algorithm::Yinyang,
+                 lloyd::Algorithm::Exponion}) {
     p.algorithm = a;
     const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
     REQUIRE(r.labels == ref.labels);
@@ -119,8 +120,8 @@ TEMPLATE_TEST_CASE("cosine reads the rows in place: rows scaled by powers of 2 g
     int combo = 0;
     for (auto init : {lloyd::Init::KMeansPlusPlus, lloyd::Init::KMeansParallel, lloyd::Init::Random})
       for (auto alg : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
-                       lloyd::Algorithm::Yinyang}) {
-        if (lloyd_test::under_asan && combo++ % 3 != 0) continue;  // 4 of the 12 pairs: every init and algorithm
+                       lloyd::Algorithm::Yinyang, lloyd::Algorithm::Exponion}) {
+        if (lloyd_test::under_asan && combo++ % 3 != 0) continue;  // 5 of the 15 pairs: every init and algorithm
         lloyd::Params p;
         p.n_clusters = sh.k;
         p.metric = lloyd::Metric::Cosine;

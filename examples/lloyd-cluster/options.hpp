@@ -53,7 +53,7 @@ clustering (see lloyd::Params)
   --batch-size N       rows per mini-batch step (1024)
   --seed S             seed of every random choice (0)
   --threads N          worker threads, 0 = all (0)
-  --algorithm A        auto, lloyd, hamerly, elkan or yinyang (auto)
+  --algorithm A        auto, lloyd, hamerly, elkan, yinyang or exponion (auto)
   --metric M           euclidean, cosine or dot (euclidean)
   --float32, --float64 arithmetic (default: float64 for float64 .npy and CSV, else float32)
 

@@ -28,6 +28,7 @@ enum class Algorithm {
   Elkan,    ///< triangle-inequality bounds: k lower bounds per row (n x k floats)
   Hamerly,  ///< one upper and one lower bound per row; best for small d
   Yinyang,  ///< one lower bound per group of about 10 centroids; best for large k
+  Exponion, ///< Hamerly's bounds, failed rows search an annulus of near centroids (k x k memory)
 };
 
 /// What "nearest centroid" means.
@@ -55,7 +56,8 @@ inline constexpr EnumName<Init> init_names[] = {{Init::KMeansPlusPlus, "kmeans++
                                                 {Init::Auto, "auto"}};
 inline constexpr EnumName<Algorithm> algorithm_names[] = {{Algorithm::Auto, "auto"},       {Algorithm::Lloyd, "lloyd"},
                                                           {Algorithm::Hamerly, "hamerly"}, {Algorithm::Elkan, "elkan"},
-                                                          {Algorithm::Yinyang, "yinyang"}};
+                                                          {Algorithm::Yinyang, "yinyang"},
+                                                          {Algorithm::Exponion, "exponion"}};
 inline constexpr EnumName<Metric> metric_names[] = {
     {Metric::SquaredEuclidean, "euclidean"}, {Metric::Cosine, "cosine"}, {Metric::Dot, "dot"}};
 

@@ -55,7 +55,7 @@ except ImportError:  # pragma: no cover - exercised by test_without_sklearn
 
 
 _INITS = ("k-means++", "k-means||", "random", "auto")
-_ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan", "yinyang")
+_ALGORITHMS = ("auto", "lloyd", "hamerly", "elkan", "yinyang", "exponion")
 _METRICS = ("euclidean", "cosine", "dot")
 
 
@@ -216,8 +216,8 @@ class KMeans(_CoreEstimator):
     """k-means clustering (lloyd's C++ core): scikit-learn's KMeans interface.
 
     Differences from scikit-learn's defaults: n_init=1 (scikit-learn 1.2: 10, 1.4+:
-    "auto", which is 1 for k-means++); algorithm also takes "hamerly" and "yinyang" (all
-    exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
+    "auto", which is 1 for k-means++); algorithm also takes "hamerly", "yinyang" and
+    "exponion" (all exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
     n_threads (0: every core); init also takes "k-means||" (and, as scikit-learn, an
     array of starting centroids or a callable init(X, n_clusters, random_state));
     callback receives each iteration's statistics (a dict) and may return True to stop;

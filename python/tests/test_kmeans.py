@@ -30,7 +30,7 @@ def sklearn_fit(X, init):
         return SkKMeans(n_clusters=init.shape[0], init=init, n_init=1, algorithm="lloyd").fit(X)
 
 
-@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "elkan", "yinyang", "auto"])
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "elkan", "yinyang", "exponion", "auto"])
 def test_same_clusters_as_sklearn_from_the_same_start_float64(algorithm):
     for X, k in [(blobs(), 7), (load_digits().data.astype(np.float64), 10)]:
         init = X[np.random.RandomState(1).choice(X.shape[0], k, replace=False)]

@@ -178,7 +178,7 @@ TEST_CASE("mpi: every algorithm and metric matches the single-process fit", "[mp
   const lloyd::Matrix<double> start = first_rows(blobs.X, 40);
   const Range mine = shard_of(blobs.X.rows(), rank_of(), size_of());
   for (auto algorithm : {lloyd::Algorithm::Lloyd, lloyd::Algorithm::Hamerly, lloyd::Algorithm::Elkan,
-                         lloyd::Algorithm::Yinyang, lloyd::Algorithm::Auto}) {
+                         lloyd::Algorithm::Yinyang, lloyd::Algorithm::Exponion, lloyd::Algorithm::Auto}) {
     for (auto metric : {lloyd::Metric::SquaredEuclidean, lloyd::Metric::Cosine, lloyd::Metric::Dot}) {
       if (metric == lloyd::Metric::Dot && algorithm != lloyd::Algorithm::Lloyd) continue;
       CAPTURE(static_cast<int>(algorithm), static_cast<int>(metric));

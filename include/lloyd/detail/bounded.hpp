@@ -1,7 +1,7 @@
 // lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
 #pragma once
 
-// What the bounded assigners (Hamerly, Elkan, Yinyang) share, written once: the two calls
+// What the bounded assigners (Hamerly, Exponion, Elkan, Yinyang) share, written once: the two calls
 // of the assigner contract (assigner.hpp), the pass over fixed row tasks
 // (partitions.hpp), the full pass through the fused kernel, the batch of rows whose
 // bounds failed (all centroids, through the kernel, together), the label bookkeeping

@@ -1,7 +1,7 @@
 // lloyd: header-only k-means for C++17. SPDX-License-Identifier: MIT
 #pragma once
 
-// Arithmetic shared by the bounded algorithms (Hamerly, Elkan, Yinyang).
+// Arithmetic shared by the bounded algorithms (Hamerly, Exponion, Elkan, Yinyang).
 //
 // They keep, per row, an upper bound u on the Euclidean distance to its centroid and
 // lower bounds on the distances to other centroids, and skip a row whose bounds prove

@@ -55,7 +55,7 @@ inline void check_params(const Params& p) {
     throw_invalid("init=", static_cast<int>(p.init), " is not a known lloyd::Init value");
   check_metric(p.metric, "metric");
   if (static_cast<int>(p.algorithm) < static_cast<int>(Algorithm::Auto) ||
-      static_cast<int>(p.algorithm) > static_cast<int>(Algorithm::Yinyang))
+      static_cast<int>(p.algorithm) > static_cast<int>(Algorithm::Exponion))
     throw_invalid("algorithm=", static_cast<int>(p.algorithm), " is not a known lloyd::Algorithm value");
 }
 

@@ -8,13 +8,27 @@
 // and, if that is not enough, the row is re-assigned against all centroids. Rows that
 // need that are gathered per task and go through the tiled kernel together.
 //
+// Exponion (J. Newling and F. Fleuret, "Fast k-means with accurate bounds", ICML 2016)
+// keeps the same two bounds and differs only for a row that fails them after u is
+// tightened: instead of all centroids it searches the ball around its centroid a that
+// holds every centroid that can be the row's nearest or second nearest (centre
+// distance at most 2 u + 2 s(a)), rounded up to an "annulus": each centroid's others
+// are kept partitioned by their distance from it into prefixes of 1, 2, 4, 8, ...
+// nearest (linear time per centroid, no full sort). Every centroid j outside the
+// searched prefix is at least r - u from the row, r being the prefix's outer radius, so
+// the search ends with an exact label and a new lower bound min(second nearest found,
+// r - u). Large balls (a quarter of the centroids or more) go through the kernel
+// instead, with the task's other such rows.
+//
 // Bounds are kept on exact distances with outward rounding and compared with the margin
-// of BoundMath, so the labels are exactly those of Lloyd's full pass.
+// of BoundMath, so the labels are exactly those of Lloyd's full pass; a ball search
+// keeps its answer only when BoundMath proves every centroid outside the ball loses.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "bounded.hpp"  // and through it the kernel, the bound arithmetic, the partitions
@@ -22,19 +36,39 @@
 namespace lloyd {
 namespace detail {
 
-template <class T, class Arch = default_arch>
-class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
-  using Base = BoundedAssigner<Hamerly<T, Arch>, T, Arch>;
+/// Hamerly's algorithm (Annular = false) or Exponion (Annular = true); the aliases
+/// Hamerly and Exponion below name them.
+template <class T, class Arch, bool Annular>
+class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T, Arch> {
+  using Base = BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T, Arch>;
   friend Base;
   using typename Base::Tally;
 
  public:
-  Hamerly(const Problem<T>& P, std::size_t k, ThreadPool& pool)
-      : Base(P, k, pool, partition::hamerly_tasks(P.n)), lower_(P.n) {}
+  /// Bytes of bounds kept for n rows and k centroids (Exponion: also its k x k
+  /// centroid separations and neighbour lists).
+  static std::size_t memory_bytes(std::size_t n, std::size_t k) noexcept {
+    return n * 2 * sizeof(double) + (Annular ? k * k * (sizeof(float) + sizeof(Neighbour)) : 0);
+  }
+
+  HamerlyBounds(const Problem<T>& P, std::size_t k, ThreadPool& pool)
+      : Base(P, k, pool, partition::hamerly_tasks(P.n)), lower_(P.n) {
+    if (Annular) {
+      for (std::size_t len = 1; len < k - 1; len *= 2) prefix_.push_back(len);
+      prefix_.push_back(k > 0 ? k - 1 : 0);  // the last "annulus": all others, radius +inf
+    }
+  }
 
  private:
+  using Base::k_;
   using Base::math_;
   using Base::upper_;
+
+  // Another centroid as seen from one: a lower bound of half their distance, and which.
+  struct Neighbour {
+    float half;
+    std::uint32_t index;
+  };
 
   static constexpr bool rebuild_sets_distances = false;
 
@@ -44,8 +78,36 @@ class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
   bool prepare(MatrixView<const T> C) {
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
     if (full && full_passes_left_ > 0) --full_passes_left_;
-    if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, nullptr, sep_);
+    if (!full) {
+      centroid_separation<T>(this->kernel_, C, this->pool_, Annular ? &half_ : nullptr, sep_);
+      if constexpr (Annular) make_annuli();
+    }
     return full;
+  }
+
+  // Per centroid a, the others in prefixes of prefix_[p] nearest (by half_), and the
+  // smallest half-distance beyond each prefix: radius_[a * levels + p]. nth_element from
+  // the largest prefix down: each call leaves position prefix_[p] holding the smallest
+  // of the rest, and the later calls permute only the front.
+  void make_annuli() {
+    const std::size_t k = k_, levels = prefix_.size();
+    neighbours_.resize(k * (k - 1));
+    radius_.resize(k * levels);
+    const std::size_t per_task = std::max<std::size_t>(1, (std::size_t(1) << 16) / k);
+    this->pool_.parallel_for((k + per_task - 1) / per_task, [&](std::size_t t, std::size_t) {
+      for (std::size_t a = t * per_task; a < std::min(k, (t + 1) * per_task); ++a) {
+        Neighbour* nb = neighbours_.data() + a * (k - 1);
+        for (std::size_t j = 0, q = 0; j < k; ++j)
+          if (j != a) nb[q++] = Neighbour{half_[a * k + j], static_cast<std::uint32_t>(j)};
+        const auto closer = [](const Neighbour& x, const Neighbour& y) { return x.half < y.half; };
+        float* rad = radius_.data() + a * levels;
+        rad[levels - 1] = std::numeric_limits<float>::infinity();
+        for (std::size_t p = levels - 1; p-- > 0;) {
+          std::nth_element(nb, nb + prefix_[p], nb + prefix_[p + 1], closer);
+          rad[p] = nb[prefix_[p]].half;
+        }
+      }
+    });
   }
 
   void pass_done(bool full, std::size_t queued) {
@@ -143,20 +205,88 @@ class Hamerly : public BoundedAssigner<Hamerly<T, Arch>, T, Arch> {
 
   // Row i's bounds failed against m: u is made exact, and if that is not enough the row
   // is queued for all centroids.
-  void tighten(MatrixView<const T> C, std::size_t worker, const std::int32_t* labels, T* dist, std::size_t i,
+  void tighten(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
                double m, Tally& tally) {
     this->exact_distance(C, worker, i, static_cast<std::size_t>(labels[i]), dist, tally);
     upper_[i] = math_.upper(static_cast<double>(dist[i]));
-    if (!math_.keeps(upper_[i], m)) this->queue(worker, i);
+    if (math_.keeps(upper_[i], m)) return;
+    if constexpr (Annular)
+      search_ball(C, worker, labels, dist, i, tally);
+    else
+      this->queue(worker, i);
+  }
+
+  // Exponion's search of row i (u exact, dist[i] its loss against its centroid a):
+  // the smallest prefix of a's neighbours whose outer radius clears u + s(a), in half
+  // distances (s(a) itself a half distance); canonical distances four centroids at a
+  // time; lowest index among equals, as the kernel.
+  void search_ball(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
+                   Tally& tally) {
+    const std::size_t a = static_cast<std::size_t>(labels[i]), levels = prefix_.size();
+    const float* rad = radius_.data() + a * levels;
+    const double u = upper_[i], reach = u + sep_[a];
+    std::size_t p = 0;
+    while (static_cast<double>(rad[p]) <= reach) ++p;  // rad[levels - 1] is +inf
+    const std::size_t m = prefix_[p];
+    if (4 * m > k_) {
+      this->queue(worker, i);
+      return;
+    }
+    const Neighbour* nb = neighbours_.data() + a * (k_ - 1);
+    const T* x = this->row(worker, i);
+    const std::size_t d = this->P_.d;
+    T best = dist[i], second = std::numeric_limits<T>::infinity();
+    std::size_t best_c = a;
+    const auto consider = [&](T c2, std::size_t c) {
+      if (c2 < best || (c2 == best && c < best_c)) {
+        second = best;
+        best = c2;
+        best_c = c;
+      } else if (c2 < second) {
+        second = c2;
+      }
+    };
+    std::size_t q = 0;
+    T out[4];
+    for (; q + 4 <= m; q += 4) {
+      const T* rows[4] = {C.row(nb[q].index), C.row(nb[q + 1].index), C.row(nb[q + 2].index),
+                          C.row(nb[q + 3].index)};
+      squared_distances_to<4, Arch>(x, rows, d, out);
+      for (std::size_t r = 0; r < 4; ++r) consider(out[r], nb[q + r].index);
+    }
+    for (; q < m; ++q) consider(squared_distance<Arch>(x, C.row(nb[q].index), d), nb[q].index);
+    tally.evals += m;
+    // Every centroid beyond the prefix: at least 2 rad[p] from a, so 2 rad[p] - u from x.
+    const double outside = BoundMath::sub_down(2.0 * static_cast<double>(rad[p]), u);
+    const double best_upper = math_.upper(static_cast<double>(best));
+    if (!math_.keeps(best_upper, outside)) {  // the margins ate the ball's slack: all of them
+      this->queue(worker, i);
+      return;
+    }
+    this->relabel(worker, labels, i, best_c, tally);
+    dist[i] = best;
+    upper_[i] = best_upper;
+    lower_[i] = std::min(math_.lower(static_cast<double>(second)), outside);
   }
 
   std::vector<double> lower_;  // per row: lower bound on the distance to any other centroid
   std::vector<double> sep_;
+  // Exponion only: k x k half-distance bounds, per centroid its k - 1 others in annuli,
+  // the annuli's sizes (prefix_[p] nearest, the same for every centroid) and radii.
+  std::vector<float> half_;
+  std::vector<Neighbour> neighbours_;
+  std::vector<std::size_t> prefix_;
+  std::vector<float> radius_;
   double shift_max1_ = 0, shift_max2_ = 0;
   std::size_t shift_argmax_ = 0;
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
 };
+
+template <class T, class Arch = default_arch>
+using Hamerly = HamerlyBounds<T, Arch, false>;
+template <class T, class Arch = default_arch>
+using Exponion = HamerlyBounds<T, Arch, true>;
 
 }  // namespace detail
 }  // namespace lloyd

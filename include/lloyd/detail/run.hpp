@@ -19,7 +19,7 @@ namespace detail {
 
 /// The algorithm to run: Auto resolved from (n, k, d), and a bounded algorithm whose
 /// bounds exceed max_memory_bytes replaced by one that fits (Elkan -> Yinyang ->
-/// Hamerly -> Lloyd). T only sizes the rule; the choice never depends on the threads.
+/// Hamerly -> Lloyd, Exponion -> Hamerly). T only sizes the rule; the choice never depends on the threads.
 template <class T>
 Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std::size_t d,
                             std::size_t max_memory_bytes) {
@@ -39,9 +39,10 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     else
       a = Algorithm::Hamerly;
   }
+  if (a == Algorithm::Exponion && Exponion<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
   if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
   if (a == Algorithm::Yinyang && Yinyang<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
-  if (a == Algorithm::Hamerly && n * 2 * sizeof(double) > max_memory_bytes) a = Algorithm::Lloyd;
+  if (a == Algorithm::Hamerly && Hamerly<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Lloyd;
   return a;
 }
 
@@ -65,6 +66,11 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
     }
     case Algorithm::Elkan: {
       Elkan<T, Arch> assigner(P, k, pool);
+      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+      break;
+    }
+    case Algorithm::Exponion: {
+      Exponion<T, Arch> assigner(P, k, pool);
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
