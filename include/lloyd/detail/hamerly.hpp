@@ -20,6 +20,15 @@
 // r - u). Large balls (a quarter of the centroids or more) go through the kernel
 // instead, with the task's other such rows.
 //
+// Both decay their bounds as Newling and Fleuret's "ns" variants do: a row's bounds stay
+// as they were last set, with the pass they refer to, and are compared after adding the
+// distance its centroid moved since that pass (and subtracting the largest such
+// distance of the others): the norm of the summed moves, not the sum of each pass's
+// move, which is much tighter over many passes of small, steady moves. The centroids of
+// the last few passes are kept for that (a ring of snapshots, at most 16 MiB or two
+// copies of the centroids); a row whose pass is about to leave the ring has its bounds
+// brought forward.
+//
 // Bounds are kept on exact distances with outward rounding and compared with the margin
 // of BoundMath, so the labels are exactly those of Lloyd's full pass; a ball search
 // keeps its answer only when BoundMath proves every centroid outside the ball loses.
@@ -48,11 +57,24 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   /// Bytes of bounds kept for n rows and k centroids (Exponion: also its k x k
   /// centroid separations and neighbour lists).
   static std::size_t memory_bytes(std::size_t n, std::size_t k) noexcept {
-    return n * 2 * sizeof(double) + (Annular ? k * k * (sizeof(float) + sizeof(Neighbour)) : 0);
+    return n * (2 * sizeof(double) + sizeof(std::uint8_t)) +
+           (Annular ? k * k * (sizeof(float) + sizeof(Neighbour)) : 0);
+  }
+
+  /// Centroid snapshots kept for the "ns" bounds: as many as fit in 16 MiB, 2 to 32.
+  static std::size_t snapshots(std::size_t k, std::size_t d) noexcept {
+    return std::max<std::size_t>(2, std::min<std::size_t>(32, (std::size_t(16) << 20) / (k * d * sizeof(T) + 1)));
   }
 
   HamerlyBounds(const Problem<T>& P, std::size_t k, ThreadPool& pool)
-      : Base(P, k, pool, partition::hamerly_tasks(P.n)), lower_(P.n) {
+      : Base(P, k, pool, partition::hamerly_tasks(P.n)),
+        lower_(P.n),
+        slot_(P.n),
+        ring_(snapshots(k, P.d)),
+        history_(ring_ * k * P.d),
+        slot_pass_(ring_, 0),
+        moved_by_(ring_ * k, 0.0),
+        drift_(ring_) {
     if (Annular) {
       for (std::size_t len = 1; len < k - 1; len *= 2) prefix_.push_back(len);
       prefix_.push_back(k > 0 ? k - 1 : 0);  // the last "annulus": all others, radius +inf
@@ -76,6 +98,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   // that recomputed most rows anyway (checking and tightening bounds would only add to a
   // full pass then); the pause doubles while that keeps happening.
   bool prepare(MatrixView<const T> C) {
+    if (!this->bounds_valid() || this->moved()) new_snapshot(C);
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
     if (full && full_passes_left_ > 0) --full_passes_left_;
     if (!full) {
@@ -120,21 +143,36 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     }
   }
 
-  // The largest and second-largest shift: every other centroid came at most that much
-  // closer to a row.
-  void shifts_changed() {
-    const std::vector<double>& shift = this->shifts();
-    shift_max1_ = shift_max2_ = 0;
-    shift_argmax_ = 0;
-    for (std::size_t c = 0; c < this->k_; ++c) {
-      if (shift[c] > shift_max1_) {
-        shift_max2_ = shift_max1_;
-        shift_max1_ = shift[c];
-        shift_argmax_ = c;
-      } else if (shift[c] > shift_max2_) {
-        shift_max2_ = shift[c];
+  // A new pass with centroids C: C goes into the ring (replacing the oldest), and for
+  // every snapshot how far each centroid has moved from it to C (an upper bound), with
+  // the largest and second-largest of those moves: every other centroid came at most
+  // that much closer to a row whose bounds refer to that snapshot.
+  void new_snapshot(MatrixView<const T> C) {
+    const std::size_t k = k_, d = this->P_.d;
+    now_ = ++pass_ % ring_;
+    slot_pass_[now_] = pass_;
+    for (std::size_t c = 0; c < k; ++c) std::copy_n(C.row(c), d, history_.data() + (now_ * k + c) * d);
+    this->pool_.parallel_for(ring_, [&](std::size_t s, std::size_t) {
+      double* moved = moved_by_.data() + s * k;
+      Drift& dr = drift_[s];
+      dr = Drift{};
+      if (s == now_ || slot_pass_[s] == 0) {
+        std::fill_n(moved, k, 0.0);
+        return;
       }
-    }
+      const MatrixView<const T> old(history_.data() + s * k * d, k, d);
+      const std::vector<double> p = centroid_shifts(old, C);
+      for (std::size_t c = 0; c < k; ++c) {
+        moved[c] = p[c];
+        if (p[c] > dr.max1) {
+          dr.max2 = dr.max1;
+          dr.max1 = p[c];
+          dr.argmax = c;
+        } else if (p[c] > dr.max2) {
+          dr.max2 = p[c];
+        }
+      }
+    });
   }
 
   // u from the kernel's bound (exact distances only if asked for).
@@ -142,58 +180,60 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
                T* dist, bool with_distances, Tally& tally) {
     upper_[i] = BoundMath::add_up(std::sqrt(best), 0.0);
     lower_[i] = BoundMath::lower_from_sq(second);
+    slot_[i] = static_cast<std::uint8_t>(now_);
     if (with_distances) this->exact_distance(C, worker, i, a, dist, tally);
   }
 
   void bounded_rows(MatrixView<const T> C, std::size_t b, std::size_t e, std::size_t worker, std::int32_t* labels,
                     T* dist, bool with_distances, Tally& tally) {
-    // Bounds of W rows at a time in SIMD: u += shift of the row's centroid, l -= the
-    // largest shift of the others, m = max(l, s(a)); keep iff u (1 + g) < m (1 - g).
+    // Bounds of WD rows at a time in SIMD, from the snapshot s each refers to: u + how
+    // far its centroid a moved since s, l - the largest move of the others, m = max(l,
+    // s(a)); the row keeps its label iff u (1 + g) < m (1 - g). The stored bounds change
+    // only when a row fails (then they refer to this pass) or its snapshot is about to
+    // leave the ring. The last block is padded with rows that pass.
     using VD = simd<double, Arch>;
     constexpr std::size_t WD = VD::size;
-    const bool moved = this->moved();
-    const std::vector<double>& shift = this->shifts();
+    const std::size_t k = k_;
     const double g = math_.relative_error();
     const VD up(1 + 0x1p-50), down(1 - 0x1p-50), zero(0.0), grow(1 + g), shrink(1 - g);
-    alignas(64) double sep[WD], add[WD], sub[WD], mm[WD];
-    std::size_t i = b;
-    for (; i + WD <= e; i += WD) {
+    alignas(64) double sep[WD], add[WD], sub[WD], uu[WD], ll[WD], mm[WD];
+    for (std::size_t i = b; i < e; i += WD) {
+      const std::size_t len = std::min(WD, e - i);
       for (std::size_t r = 0; r < WD; ++r) {
-        const std::size_t a = static_cast<std::size_t>(labels[i + r]);
+        if (r >= len) {
+          sep[r] = add[r] = sub[r] = uu[r] = 0.0;
+          ll[r] = 1.0;
+          continue;
+        }
+        const std::size_t a = static_cast<std::size_t>(labels[i + r]), s = slot_[i + r];
         sep[r] = sep_[a];
-        add[r] = moved ? shift[a] : 0.0;
-        sub[r] = moved ? (a == shift_argmax_ ? shift_max2_ : shift_max1_) : 0.0;
+        add[r] = moved_by_[s * k + a];
+        sub[r] = a == drift_[s].argmax ? drift_[s].max2 : drift_[s].max1;
+        uu[r] = upper_[i + r];
+        ll[r] = lower_[i + r];
       }
-      VD u = VD::load_unaligned(upper_.data() + i), l = VD::load_unaligned(lower_.data() + i);
-      if (moved) {
-        u = (u + VD::load_aligned(add)) * up;
-        l = (l - VD::load_aligned(sub)) * down;
-        l = xsimd::select(l > zero, l, zero);
-        u.store_unaligned(upper_.data() + i);
-        l.store_unaligned(lower_.data() + i);
-      }
+      const VD u = (VD::load_aligned(uu) + VD::load_aligned(add)) * up;
+      VD l = (VD::load_aligned(ll) - VD::load_aligned(sub)) * down;
+      l = xsimd::select(l > zero, l, zero);
       const VD s_a = VD::load_aligned(sep);
       const VD m = xsimd::select(l > s_a, l, s_a);
+      u.store_aligned(uu);
+      l.store_aligned(ll);
       m.store_aligned(mm);
       const bool keep_all = xsimd::all(u * grow < m * shrink);
-      for (std::size_t r = 0; r < WD; ++r) {
-        if (keep_all || math_.keeps(upper_[i + r], mm[r]))
-          keep(C, worker, labels, dist, i + r, with_distances, tally);
+      for (std::size_t r = 0; r < len; ++r) {
+        const std::size_t row = i + r;
+        const bool kept = keep_all || math_.keeps(uu[r], mm[r]);
+        if (!kept || pass_ - slot_pass_[slot_[row]] + 1 >= ring_) {  // bounds refer to this pass from now
+          upper_[row] = uu[r];
+          lower_[row] = ll[r];
+          slot_[row] = static_cast<std::uint8_t>(now_);
+        }
+        if (kept)
+          keep(C, worker, labels, dist, row, with_distances, tally);
         else
-          tighten(C, worker, labels, dist, i + r, mm[r], tally);
+          tighten(C, worker, labels, dist, row, mm[r], tally);
       }
-    }
-    for (; i < e; ++i) {
-      const std::size_t a = static_cast<std::size_t>(labels[i]);
-      if (moved) {
-        upper_[i] = BoundMath::add_up(upper_[i], shift[a]);
-        lower_[i] = BoundMath::sub_down(lower_[i], a == shift_argmax_ ? shift_max2_ : shift_max1_);
-      }
-      const double m = std::max(sep_[a], lower_[i]);
-      if (math_.keeps(upper_[i], m))
-        keep(C, worker, labels, dist, i, with_distances, tally);
-      else
-        tighten(C, worker, labels, dist, i, m, tally);
     }
   }
 
@@ -269,7 +309,21 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     lower_[i] = std::min(math_.lower(static_cast<double>(second)), outside);
   }
 
+  // How far the centroids moved since one snapshot: the largest move, which centroid
+  // made it, and the second largest.
+  struct Drift {
+    double max1 = 0, max2 = 0;
+    std::size_t argmax = 0;
+  };
+
   std::vector<double> lower_;  // per row: lower bound on the distance to any other centroid
+  std::vector<std::uint8_t> slot_;  // per row: the snapshot its bounds refer to
+  std::size_t ring_;                // snapshots kept
+  std::vector<T> history_;          // ring_ x k x d: the centroids of recent passes
+  std::vector<std::size_t> slot_pass_;  // per snapshot: its pass (0: none yet)
+  std::vector<double> moved_by_;        // ring_ x k: distance moved since each snapshot
+  std::vector<Drift> drift_;            // per snapshot
+  std::size_t pass_ = 0, now_ = 0;      // passes seen; the current pass's snapshot
   std::vector<double> sep_;
   // Exponion only: k x k half-distance bounds, per centroid its k - 1 others in annuli,
   // the annuli's sizes (prefix_[p] nearest, the same for every centroid) and radii.
@@ -277,8 +331,6 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   std::vector<Neighbour> neighbours_;
   std::vector<std::size_t> prefix_;
   std::vector<float> radius_;
-  double shift_max1_ = 0, shift_max2_ = 0;
-  std::size_t shift_argmax_ = 0;
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
 };
