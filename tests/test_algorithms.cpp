@@ -137,9 +137,15 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   const auto X = lloyd::make_blobs<float>(3000, 16, 40, 1.0, 2).X;
   lloyd::Params p;
   p.n_clusters = 40;
-  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k * d = 640
-  p.n_clusters = 5;
-  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k <= 8
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, d < 32
+  p.n_clusters = 15;
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16
+  p.n_clusters = 16;
+  const auto line = lloyd::make_blobs<float>(3000, 2, 16, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<float>(p).fit(line).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k >= 16 at d = 2
+  p.max_memory_bytes = 3000 * 17 - 1;  // Hamerly's bounds do not fit
+  REQUIRE(lloyd::KMeans<float>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);
+  p.max_memory_bytes = std::size_t(1) << 30;
   p.n_clusters = 40;
   p.algorithm = lloyd::Algorithm::Yinyang;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Yinyang);
@@ -149,7 +155,7 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   p.algorithm = lloyd::Algorithm::Exponion;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Exponion);
   // Exponion's k x k neighbour lists (40 x 40 x 12 bytes) do not fit, Hamerly's bounds do
-  p.max_memory_bytes = 3000 * 16 + 40 * 40 * 12 - 1;
+  p.max_memory_bytes = 3000 * 17 + 40 * 40 * 12 - 1;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);
   p.max_memory_bytes = std::size_t(1) << 30;
   p.metric = lloyd::Metric::Dot;

@@ -116,8 +116,11 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
                          std::vector<double>& sep) {
   const std::size_t k = C.rows();
   sep.assign(k, std::numeric_limits<double>::infinity());
-  if (half) half->assign(k * k, 0.0f);
-  if (k < 2) return;
+  if (half) half->resize(k * k);  // every entry is written below
+  if (k < 2) {
+    if (half) half->assign(k * k, 0.0f);
+    return;
+  }
   const std::size_t per_task = std::max<std::size_t>(1, std::min<std::size_t>(256, (std::size_t(1) << 20) / (k * C.cols() + 1)));
   const std::size_t n_tasks = (k + per_task - 1) / per_task;
   const std::size_t ld = kernel.padded_clusters();
@@ -129,15 +132,27 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
     std::vector<double> norm2(rows.size()), err(rows.size());
     auto ws = kernel.make_workspace();
     kernel.scores(C, rows.data(), rows.size(), out.data(), ld, norm2.data(), err.data(), ws);
+    std::vector<double> h(k);
     for (std::size_t a = a0; a < a1; ++a) {
       const std::size_t r = a - a0;
-      double m = std::numeric_limits<double>::infinity();
-      for (std::size_t b = 0; b < k; ++b) {
-        if (b == a) continue;
-        const double h = 0.5 * BoundMath::lower_from_sq(norm2[r] + static_cast<double>(out[r * ld + b]) - err[r]);
-        if (half) (*half)[a * k + b] = lower_as_float(h);
-        m = std::min(m, h);
+      // The bound of row a's smallest score (monotone in it) is sep[a]; all of them only
+      // when the k x k halves are wanted.
+      if (!half) {
+        double m = std::numeric_limits<double>::infinity();
+        for (std::size_t b = 0; b < k; ++b)
+          if (b != a) m = std::min(m, static_cast<double>(out[r * ld + b]));
+        sep[a] = 0.5 * BoundMath::lower_from_sq(norm2[r] + m - err[r]);
+        continue;
       }
+      for (std::size_t b = 0; b < k; ++b)  // a loop the compiler vectorises
+        h[b] = 0.5 * BoundMath::lower_from_sq(norm2[r] + static_cast<double>(out[r * ld + b]) - err[r]);
+      double m = std::numeric_limits<double>::infinity();
+      float* row = half->data() + a * k;
+      for (std::size_t b = 0; b < k; ++b) {
+        row[b] = lower_as_float(h[b]);
+        if (b != a) m = std::min(m, h[b]);
+      }
+      row[a] = 0.0f;
       sep[a] = m;
     }
   });

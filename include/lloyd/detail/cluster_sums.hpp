@@ -110,6 +110,13 @@ class ClusterSums {
   // then cheaper.
   bool resum_dirty(const std::int32_t* labels, const std::vector<char>& dirty) {
     const std::size_t d = P_.d, k = k_;
+    // Rows move only between dirty clusters, so the dirty clusters' members at the last
+    // collect() (rows of positive weight) are at most the rows the scan would find: when
+    // they alone pass the quarter, skip the scan.
+    std::size_t at_least = 0;
+    for (std::size_t c = 0; c < k; ++c)
+      if (dirty[c]) at_least += totals_.members[c];
+    if (4 * at_least > P_.n) return false;
     const Chunking scan = partition::dirty_scan(P_.n);
     dirty_rows_.resize(scan.count());
     pool_.parallel_for(scan.count(), [&](std::size_t ch, std::size_t) {

@@ -74,7 +74,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
         history_(ring_ * k * P.d),
         slot_pass_(ring_, 0),
         moved_by_(ring_ * k, 0.0),
-        drift_(ring_) {
+        others_moved_(ring_ * k, 0.0),
+        expiring_(ring_, 0) {
     if (Annular) {
       for (std::size_t len = 1; len < k - 1; len *= 2) prefix_.push_back(len);
       prefix_.push_back(k > 0 ? k - 1 : 0);  // the last "annulus": all others, radius +inf
@@ -114,14 +115,18 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   // of the rest, and the later calls permute only the front.
   void make_annuli() {
     const std::size_t k = k_, levels = prefix_.size();
+    const bool first = neighbours_.empty();
     neighbours_.resize(k * (k - 1));
     radius_.resize(k * levels);
     const std::size_t per_task = std::max<std::size_t>(1, (std::size_t(1) << 16) / k);
     this->pool_.parallel_for((k + per_task - 1) / per_task, [&](std::size_t t, std::size_t) {
       for (std::size_t a = t * per_task; a < std::min(k, (t + 1) * per_task); ++a) {
         Neighbour* nb = neighbours_.data() + a * (k - 1);
-        for (std::size_t j = 0, q = 0; j < k; ++j)
-          if (j != a) nb[q++] = Neighbour{half_[a * k + j], static_cast<std::uint32_t>(j)};
+        // The previous pass's order, nearly partitioned already (centroids move little).
+        if (first)
+          for (std::size_t j = 0, q = 0; j < k; ++j)
+            if (j != a) nb[q++].index = static_cast<std::uint32_t>(j);
+        for (std::size_t q = 0; q + 1 < k; ++q) nb[q].half = half_[a * k + nb[q].index];
         const auto closer = [](const Neighbour& x, const Neighbour& y) { return x.half < y.half; };
         float* rad = radius_.data() + a * levels;
         rad[levels - 1] = std::numeric_limits<float>::infinity();
@@ -144,9 +149,9 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   }
 
   // A new pass with centroids C: C goes into the ring (replacing the oldest), and for
-  // every snapshot how far each centroid has moved from it to C (an upper bound), with
-  // the largest and second-largest of those moves: every other centroid came at most
-  // that much closer to a row whose bounds refer to that snapshot.
+  // every snapshot how far each centroid has moved from it to C (an upper bound) and the
+  // largest such move of the other centroids: every other centroid came at most that
+  // much closer to a row whose bounds refer to that snapshot.
   void new_snapshot(MatrixView<const T> C) {
     const std::size_t k = k_, d = this->P_.d;
     now_ = ++pass_ % ring_;
@@ -154,25 +159,29 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     for (std::size_t c = 0; c < k; ++c) std::copy_n(C.row(c), d, history_.data() + (now_ * k + c) * d);
     this->pool_.parallel_for(ring_, [&](std::size_t s, std::size_t) {
       double* moved = moved_by_.data() + s * k;
-      Drift& dr = drift_[s];
-      dr = Drift{};
+      double* others = others_moved_.data() + s * k;
       if (s == now_ || slot_pass_[s] == 0) {
         std::fill_n(moved, k, 0.0);
+        std::fill_n(others, k, 0.0);
         return;
       }
       const MatrixView<const T> old(history_.data() + s * k * d, k, d);
       const std::vector<double> p = centroid_shifts(old, C);
+      double max1 = 0, max2 = 0;
+      std::size_t argmax = 0;
       for (std::size_t c = 0; c < k; ++c) {
         moved[c] = p[c];
-        if (p[c] > dr.max1) {
-          dr.max2 = dr.max1;
-          dr.max1 = p[c];
-          dr.argmax = c;
-        } else if (p[c] > dr.max2) {
-          dr.max2 = p[c];
+        if (p[c] > max1) {
+          max2 = max1;
+          max1 = p[c];
+          argmax = c;
+        } else if (p[c] > max2) {
+          max2 = p[c];
         }
       }
+      for (std::size_t c = 0; c < k; ++c) others[c] = c == argmax ? max2 : max1;
     });
+    for (std::size_t s = 0; s < ring_; ++s) expiring_[s] = slot_pass_[s] != 0 && pass_ - slot_pass_[s] + 1 >= ring_;
   }
 
   // u from the kernel's bound (exact distances only if asked for).
@@ -199,18 +208,19 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     alignas(64) double sep[WD], add[WD], sub[WD], uu[WD], ll[WD], mm[WD];
     for (std::size_t i = b; i < e; i += WD) {
       const std::size_t len = std::min(WD, e - i);
-      for (std::size_t r = 0; r < WD; ++r) {
-        if (r >= len) {
-          sep[r] = add[r] = sub[r] = uu[r] = 0.0;
-          ll[r] = 1.0;
-          continue;
-        }
-        const std::size_t a = static_cast<std::size_t>(labels[i + r]), s = slot_[i + r];
+      bool expiring = false;
+      for (std::size_t r = 0; r < len; ++r) {
+        const std::size_t a = static_cast<std::size_t>(labels[i + r]), s = slot_[i + r], sa = s * k + a;
         sep[r] = sep_[a];
-        add[r] = moved_by_[s * k + a];
-        sub[r] = a == drift_[s].argmax ? drift_[s].max2 : drift_[s].max1;
+        add[r] = moved_by_[sa];
+        sub[r] = others_moved_[sa];
         uu[r] = upper_[i + r];
         ll[r] = lower_[i + r];
+        expiring |= expiring_[s] != 0;
+      }
+      for (std::size_t r = len; r < WD; ++r) {
+        sep[r] = add[r] = sub[r] = uu[r] = 0.0;
+        ll[r] = 1.0;
       }
       const VD u = (VD::load_aligned(uu) + VD::load_aligned(add)) * up;
       VD l = (VD::load_aligned(ll) - VD::load_aligned(sub)) * down;
@@ -221,10 +231,11 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
       l.store_aligned(ll);
       m.store_aligned(mm);
       const bool keep_all = xsimd::all(u * grow < m * shrink);
+      if (keep_all && !expiring && !with_distances) continue;  // the common case: nothing to do
       for (std::size_t r = 0; r < len; ++r) {
         const std::size_t row = i + r;
         const bool kept = keep_all || math_.keeps(uu[r], mm[r]);
-        if (!kept || pass_ - slot_pass_[slot_[row]] + 1 >= ring_) {  // bounds refer to this pass from now
+        if (!kept || expiring_[slot_[row]]) {  // bounds refer to this pass from now
           upper_[row] = uu[r];
           lower_[row] = ll[r];
           slot_[row] = static_cast<std::uint8_t>(now_);
@@ -309,20 +320,14 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     lower_[i] = std::min(math_.lower(static_cast<double>(second)), outside);
   }
 
-  // How far the centroids moved since one snapshot: the largest move, which centroid
-  // made it, and the second largest.
-  struct Drift {
-    double max1 = 0, max2 = 0;
-    std::size_t argmax = 0;
-  };
-
   std::vector<double> lower_;  // per row: lower bound on the distance to any other centroid
   std::vector<std::uint8_t> slot_;  // per row: the snapshot its bounds refer to
   std::size_t ring_;                // snapshots kept
   std::vector<T> history_;          // ring_ x k x d: the centroids of recent passes
   std::vector<std::size_t> slot_pass_;  // per snapshot: its pass (0: none yet)
   std::vector<double> moved_by_;        // ring_ x k: distance moved since each snapshot
-  std::vector<Drift> drift_;            // per snapshot
+  std::vector<double> others_moved_;    // ring_ x k: the largest of the others' moves
+  std::vector<char> expiring_;          // per snapshot: replaced next pass
   std::size_t pass_ = 0, now_ = 0;      // passes seen; the current pass's snapshot
   std::vector<double> sep_;
   // Exponion only: k x k half-distance bounds, per centroid its k - 1 others in annuli,
