@@ -147,6 +147,11 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   REQUIRE(lloyd::KMeans<float>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);
   p.max_memory_bytes = std::size_t(1) << 30;
   p.n_clusters = 40;
+  const auto wide = lloyd::make_blobs<float>(3000, 32, 40, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Exponion);  // Auto, d >= 32
+  p.max_memory_bytes = 3000 * 17 + 40 * 40 * 8 - 1;  // Exponion's lists do not fit, Hamerly's bounds do
+  REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Hamerly);
+  p.max_memory_bytes = std::size_t(1) << 30;
   p.algorithm = lloyd::Algorithm::Yinyang;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Yinyang);
   p.max_memory_bytes = 1024;  // Yinyang's bounds do not fit: Hamerly's neither: Lloyd
@@ -154,8 +159,8 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   p.max_memory_bytes = std::size_t(1) << 30;
   p.algorithm = lloyd::Algorithm::Exponion;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Exponion);
-  // Exponion's k x k neighbour lists (40 x 40 x 12 bytes) do not fit, Hamerly's bounds do
-  p.max_memory_bytes = 3000 * 17 + 40 * 40 * 12 - 1;
+  // Exponion's k x k neighbour lists (40 x 40 x 8 bytes) do not fit, Hamerly's bounds do
+  p.max_memory_bytes = 3000 * 17 + 40 * 40 * 8 - 1;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);
   p.max_memory_bytes = std::size_t(1) << 30;
   p.metric = lloyd::Metric::Dot;

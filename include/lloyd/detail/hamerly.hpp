@@ -14,7 +14,8 @@
 // holds every centroid that can be the row's nearest or second nearest (centre
 // distance at most 2 u + 2 s(a)), rounded up to an "annulus": each centroid's others
 // are kept partitioned by their distance from it into prefixes of 1, 2, 4, 8, ...
-// nearest (linear time per centroid, no full sort). Every centroid j outside the
+// nearest (linear time per centroid, no full sort), built for a centroid only when a
+// row of it needs a search in that pass. Every centroid j outside the
 // searched prefix is at least r - u from the row, r being the prefix's outer radius, so
 // the search ends with an exact label and a new lower bound min(second nearest found,
 // r - u). Large balls (a quarter of the centroids or more) go through the kernel
@@ -36,7 +37,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <limits>
 #include <vector>
 
@@ -55,10 +59,10 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
 
  public:
   /// Bytes of bounds kept for n rows and k centroids (Exponion: also its k x k
-  /// centroid separations and neighbour lists).
+  /// neighbour lists).
   static std::size_t memory_bytes(std::size_t n, std::size_t k) noexcept {
     return n * (2 * sizeof(double) + sizeof(std::uint8_t)) +
-           (Annular ? k * k * (sizeof(float) + sizeof(Neighbour)) : 0);
+           (Annular ? k * k * sizeof(Neighbour) : 0);
   }
 
   /// Centroid snapshots kept for the "ns" bounds: as many as fit in 16 MiB, 2 to 32.
@@ -79,6 +83,18 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     if (Annular) {
       for (std::size_t len = 1; len < k - 1; len *= 2) prefix_.push_back(len);
       prefix_.push_back(k > 0 ? k - 1 : 0);  // the last "annulus": all others, radius +inf
+      neighbours_.resize(k * (k > 0 ? k - 1 : 0));
+      radius_.resize(k * prefix_.size());
+      built_ = std::make_unique<std::atomic<std::size_t>[]>(k);
+      build_lock_ = std::make_unique<std::mutex[]>(k);
+      quarter_radius_ = std::make_unique<std::atomic<float>[]>(k);
+      for (std::size_t a = 0; a < k; ++a) {
+        built_[a].store(0, std::memory_order_relaxed);
+        quarter_radius_[a].store(std::numeric_limits<float>::infinity(), std::memory_order_relaxed);
+        Neighbour* nb = neighbours_.data() + a * (k - 1);
+        for (std::size_t j = 0, q = 0; j < k; ++j)
+          if (j != a) nb[q++].index = static_cast<std::uint32_t>(j);
+      }
     }
   }
 
@@ -102,41 +118,51 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     if (!this->bounds_valid() || this->moved()) new_snapshot(C);
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
     if (full && full_passes_left_ > 0) --full_passes_left_;
-    if (!full) {
-      centroid_separation<T>(this->kernel_, C, this->pool_, Annular ? &half_ : nullptr, sep_);
-      if constexpr (Annular) make_annuli();
-    }
+    if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, nullptr, sep_);
     return full;
   }
 
-  // Per centroid a, the others in prefixes of prefix_[p] nearest (by half_), and the
-  // smallest half-distance beyond each prefix: radius_[a * levels + p]. nth_element from
-  // the largest prefix down: each call leaves position prefix_[p] holding the smallest
-  // of the rest, and the later calls permute only the front.
-  void make_annuli() {
-    const std::size_t k = k_, levels = prefix_.size();
-    const bool first = neighbours_.empty();
-    neighbours_.resize(k * (k - 1));
-    radius_.resize(k * levels);
-    const std::size_t per_task = std::max<std::size_t>(1, (std::size_t(1) << 16) / k);
-    this->pool_.parallel_for((k + per_task - 1) / per_task, [&](std::size_t t, std::size_t) {
-      for (std::size_t a = t * per_task; a < std::min(k, (t + 1) * per_task); ++a) {
-        Neighbour* nb = neighbours_.data() + a * (k - 1);
-        // The previous pass's order, nearly partitioned already (centroids move little).
-        if (first)
-          for (std::size_t j = 0, q = 0; j < k; ++j)
-            if (j != a) nb[q++].index = static_cast<std::uint32_t>(j);
-        for (std::size_t q = 0; q + 1 < k; ++q) nb[q].half = half_[a * k + nb[q].index];
-        const auto closer = [](const Neighbour& x, const Neighbour& y) { return x.half < y.half; };
-        float* rad = radius_.data() + a * levels;
-        rad[levels - 1] = std::numeric_limits<float>::infinity();
-        for (std::size_t p = levels - 1; p-- > 0;) {
-          std::nth_element(nb, nb + prefix_[p], nb + prefix_[p + 1], closer);
-          rad[p] = nb[prefix_[p]].half;
-        }
-      }
-    });
+  // Centroid a's annuli for this pass's centroids C, built by the first search that needs
+  // them (a pass with few failed rows sorts few centroids' neighbours): the others in
+  // prefixes of prefix_[p] nearest by a lower bound of half their distance to a, and the
+  // smallest such half-distance beyond each prefix, radius_[a * levels + p]. The list
+  // starts from a's previous order, nearly partitioned already (centroids move little);
+  // nth_element from the largest prefix down leaves position prefix_[p] holding the
+  // smallest of the rest, and the later calls permute only the front. What is built
+  // depends only on C and a's previous list, never on which thread builds it.
+  const Neighbour* annuli(MatrixView<const T> C, std::size_t a) {
+    const std::size_t k = k_, levels = prefix_.size(), d = this->P_.d;
+    Neighbour* nb = neighbours_.data() + a * (k - 1);
+    if (built_[a].load(std::memory_order_acquire) == pass_) return nb;
+    std::lock_guard<std::mutex> hold(build_lock_[a]);
+    if (built_[a].load(std::memory_order_relaxed) == pass_) return nb;
+    const T* ca = C.row(a);
+    std::size_t q = 0;
+    T out[4];
+    for (; q + 4 <= k - 1; q += 4) {
+      const T* rows[4] = {C.row(nb[q].index), C.row(nb[q + 1].index), C.row(nb[q + 2].index), C.row(nb[q + 3].index)};
+      squared_distances_to<4, Arch>(ca, rows, d, out);
+      for (std::size_t r = 0; r < 4; ++r) nb[q + r].half = half_bound(out[r]);
+    }
+    for (; q + 1 < k; ++q) nb[q].half = half_bound(squared_distance<Arch>(ca, C.row(nb[q].index), d));
+    const auto closer = [](const Neighbour& x, const Neighbour& y) { return x.half < y.half; };
+    float* rad = radius_.data() + a * levels;
+    rad[levels - 1] = std::numeric_limits<float>::infinity();
+    for (std::size_t p = levels - 1; p-- > 0;) {
+      std::nth_element(nb, nb + prefix_[p], nb + prefix_[p + 1], closer);
+      rad[p] = nb[prefix_[p]].half;
+    }
+    // The radius beyond which a search would reach a quarter of the centroids.
+    float quarter = 0.0f;
+    for (std::size_t p = 0; p < levels && 4 * prefix_[p] <= k; ++p) quarter = rad[p];
+    quarter_radius_[a].store(quarter, std::memory_order_relaxed);
+    built_[a].store(pass_, std::memory_order_release);
+    return nb;
   }
+
+  // A lower bound of half the exact distance between two centroids, from their canonical
+  // squared distance, as a float rounded down.
+  float half_bound(T c2) const noexcept { return lower_as_float(0.5 * math_.lower(static_cast<double>(c2))); }
 
   void pass_done(bool full, std::size_t queued) {
     if (full) return;
@@ -274,8 +300,15 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   void search_ball(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
                    Tally& tally) {
     const std::size_t a = static_cast<std::size_t>(labels[i]), levels = prefix_.size();
-    const float* rad = radius_.data() + a * levels;
     const double u = upper_[i], reach = u + sep_[a];
+    // A search that the last annuli built for a say would reach a quarter of the
+    // centroids is not worth building them again for (unclustered data): the kernel.
+    if (static_cast<double>(quarter_radius_[a].load(std::memory_order_relaxed)) <= reach) {
+      this->queue(worker, i);
+      return;
+    }
+    const Neighbour* nb = annuli(C, a);
+    const float* rad = radius_.data() + a * levels;
     std::size_t p = 0;
     while (static_cast<double>(rad[p]) <= reach) ++p;  // rad[levels - 1] is +inf
     const std::size_t m = prefix_[p];
@@ -283,7 +316,6 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
       this->queue(worker, i);
       return;
     }
-    const Neighbour* nb = neighbours_.data() + a * (k_ - 1);
     const T* x = this->row(worker, i);
     const std::size_t d = this->P_.d;
     T best = dist[i], second = std::numeric_limits<T>::infinity();
@@ -330,12 +362,15 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   std::vector<char> expiring_;          // per snapshot: replaced next pass
   std::size_t pass_ = 0, now_ = 0;      // passes seen; the current pass's snapshot
   std::vector<double> sep_;
-  // Exponion only: k x k half-distance bounds, per centroid its k - 1 others in annuli,
-  // the annuli's sizes (prefix_[p] nearest, the same for every centroid) and radii.
-  std::vector<float> half_;
+  // Exponion only: per centroid its k - 1 others in annuli, the annuli's sizes
+  // (prefix_[p] nearest, the same for every centroid) and radii, the pass they were
+  // built for (0: never) and a lock for building them.
   std::vector<Neighbour> neighbours_;
   std::vector<std::size_t> prefix_;
   std::vector<float> radius_;
+  std::unique_ptr<std::atomic<std::size_t>[]> built_;
+  std::unique_ptr<std::mutex[]> build_lock_;
+  std::unique_ptr<std::atomic<float>[]> quarter_radius_;  // per centroid, from its last annuli
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
 };

@@ -27,16 +27,21 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   if (a == Algorithm::Auto) {
     // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
     // algorithm"; fits to convergence from one start, d = 2 to 784, k = 10 to 1024,
-    // blobs and uniform noise): with fewer than 16 centroids a full pass is too cheap for
-    // bounds to pay; otherwise Hamerly was the fastest or close to it in most cases,
-    // at d = 2 too (1.5-2.4x Lloyd at k = 100). Exponion won by up to 3x on long runs
-    // from random starts at d >= 32 but lost by 24-36 % on short runs from k-means++
-    // starts (its k x k sorting each pass), so it is not chosen yet. Bounds must fit in
-    // max(1/8 of the data, 64 MiB): choosing for the user never multiplies the memory a
-    // large fit needs.
+    // blobs and uniform noise, random and k-means++ starts): with fewer than 16
+    // centroids a full pass is too cheap for bounds to pay. Below d = 32 Hamerly was the
+    // fastest or close to it (1.5-2.4x Lloyd at d = 2, k = 100): a distance costs a few
+    // flops there, less than Exponion's per-pass neighbour sorting. From d = 32 on
+    // Exponion was the fastest or within a few % of Hamerly (up to 3x it at d = 128,
+    // k = 1000). Bounds must fit in max(1/8 of the data, 64 MiB): choosing for the user
+    // never multiplies the memory a large fit needs.
     const std::size_t quiet_budget =
         std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
-    a = k < 16 || Hamerly<T>::memory_bytes(n, k) > quiet_budget ? Algorithm::Lloyd : Algorithm::Hamerly;
+    if (k < 16 || Hamerly<T>::memory_bytes(n, k) > quiet_budget)
+      a = Algorithm::Lloyd;
+    else if (d >= 32 && Exponion<T>::memory_bytes(n, k) <= quiet_budget)
+      a = Algorithm::Exponion;
+    else
+      a = Algorithm::Hamerly;
   }
   if (a == Algorithm::Exponion && Exponion<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
   if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
