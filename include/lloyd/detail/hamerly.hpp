@@ -119,6 +119,12 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
     if (full && full_passes_left_ > 0) --full_passes_left_;
     if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, nullptr, sep_);
+    if constexpr (Annular) {
+      // The pass decides from the estimates as they stand now, not as searches of this
+      // pass update them (that would depend on the threads' timing).
+      quarter_at_start_.resize(k_);
+      for (std::size_t a = 0; a < k_; ++a) quarter_at_start_[a] = quarter_radius_[a].load(std::memory_order_relaxed);
+    }
     return full;
   }
 
@@ -303,7 +309,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     const double u = upper_[i], reach = u + sep_[a];
     // A search that the last annuli built for a say would reach a quarter of the
     // centroids is not worth building them again for (unclustered data): the kernel.
-    if (static_cast<double>(quarter_radius_[a].load(std::memory_order_relaxed)) <= reach) {
+    if (static_cast<double>(quarter_at_start_[a]) <= reach) {
       this->queue(worker, i);
       return;
     }
@@ -371,6 +377,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   std::unique_ptr<std::atomic<std::size_t>[]> built_;
   std::unique_ptr<std::mutex[]> build_lock_;
   std::unique_ptr<std::atomic<float>[]> quarter_radius_;  // per centroid, from its last annuli
+  std::vector<float> quarter_at_start_;                   // the same, at the start of the pass
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
 };
