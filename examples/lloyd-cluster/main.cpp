@@ -133,6 +133,23 @@ lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X, const Table
   return C ? lloyd::KMeans<T>(p).fit(X, view_of(*C)) : lloyd::KMeans<T>(p).fit(X);
 }
 
+// How every command ends: the JSON summary to --summary (written whole or not at all),
+// the status line cleared, then the JSON (--json) or the text report on stdout.
+template <class PrintText>
+int report(const Options& o, const std::string& json, Status& status, PrintText print_text) {
+  if (!o.summary_path.empty()) {
+    lloyd_io::AtomicFile f(o.summary_path);
+    f.stream() << json;
+    f.commit();
+  }
+  status.clear();
+  if (o.json)
+    std::cout << json;
+  else if (!o.quiet)
+    print_text();
+  return 0;
+}
+
 // lloyd-cluster predict: the nearest of the given centroids for every row.
 template <class T>
 int run_predict(const Options& o, Status& status) {
@@ -160,18 +177,8 @@ int run_predict(const Options& o, Status& status) {
     r.inertia += o.params.metric == lloyd::Metric::SquaredEuclidean ? double(v) * double(v) : double(v);
   r.converged = true;
   const Run run{"predict", "", o.centroids_path};
-  const std::string json = summary_json(o.input, table.rows, o.params.metric, r, t, run);
-  if (!o.summary_path.empty()) {
-    lloyd_io::AtomicFile f(o.summary_path);
-    f.stream() << json;
-    f.commit();
-  }
-  status.clear();
-  if (o.json)
-    std::cout << json;
-  else if (!o.quiet)
-    print_summary(table.rows, o.params.metric, r, t, run);
-  return 0;
+  return report(o, summary_json(o.input, table.rows, o.params.metric, r, t, run), status,
+                [&] { print_summary(table.rows, o.params.metric, r, t, run); });
 }
 
 // A k sweep: one fit per k (each the fit -k K would run), scored, tabled and plotted.
@@ -212,20 +219,10 @@ int run_sweep(const Options& o, Status& status) {
     write_sweep_svg(o.plot_path, "k-means on " + o.input + ": " + std::to_string(n) + " rows, " +
                                      std::to_string(table.cols) + " features",
                     rows);
-  const std::string json = sweep_json(o.input, n, table.cols, dtype, sampled, rows);
-  if (!o.summary_path.empty()) {
-    lloyd_io::AtomicFile f(o.summary_path);
-    f.stream() << json;
-    f.commit();
-  }
-  status.clear();
-  if (o.json)
-    std::cout << json;
-  else if (!o.quiet) {
+  return report(o, sweep_json(o.input, n, table.cols, dtype, sampled, rows), status, [&] {
     print_sweep(n, table.cols, dtype, sampled, rows);
     std::printf("time: read %s\n", duration(read_seconds).c_str());
-  }
-  return 0;
+  });
 }
 
 template <class T>
@@ -267,18 +264,8 @@ int run(const Options& o) {
 
   const Run run{o.mini_batch ? "mini-batch" : lloyd::to_string(r.algorithm), o.mini_batch ? "steps" : "iterations",
                 o.init_path};
-  const std::string json = summary_json(o.input, table.rows, o.params.metric, r, t, run);
-  if (!o.summary_path.empty()) {
-    lloyd_io::AtomicFile f(o.summary_path);
-    f.stream() << json;
-    f.commit();
-  }
-  status.clear();
-  if (o.json)
-    std::cout << json;
-  else if (!o.quiet)
-    print_summary(table.rows, o.params.metric, r, t, run);
-  return 0;
+  return report(o, summary_json(o.input, table.rows, o.params.metric, r, t, run), status,
+                [&] { print_summary(table.rows, o.params.metric, r, t, run); });
 }
 
 int fail(int code, const std::exception& e) {

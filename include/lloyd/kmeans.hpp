@@ -129,12 +129,7 @@ class KMeans {
     FittedState s;
     s.centroids = Matrix<T>(centroids);
     s.work_centroids = params.metric == Metric::Cosine ? detail::normalized_rows(centroids, nullptr) : s.centroids;
-    s.shift.assign(centroids.cols(), T(0));  // centred on the centroids' mean
-    for (std::size_t j = 0; j < centroids.cols(); ++j) {
-      double sum = 0;
-      for (std::size_t c = 0; c < centroids.rows(); ++c) sum += static_cast<double>(s.work_centroids(c, j));
-      s.shift[j] = static_cast<T>(sum / double(centroids.rows()));
-    }
+    s.shift = detail::column_means(MatrixView<const T>(s.work_centroids));  // centred on the centroids' mean
     s.metric = params.metric;
     s.inertia = std::numeric_limits<double>::quiet_NaN();
     KMeans model(std::move(params));

@@ -115,13 +115,7 @@ class MiniBatchKMeans {
     check_params();
     detail::check_initial_centroids(centroids, params_.n_clusters, centroids.cols());
     if (centroids.cols() == 0) detail::throw_invalid("initial_centroids has 0 columns");
-    std::vector<T> shift(centroids.cols(), T(0));  // the centroids' column means
-    for (std::size_t j = 0; j < centroids.cols(); ++j) {
-      double s = 0;
-      for (std::size_t c = 0; c < centroids.rows(); ++c) s += static_cast<double>(centroids(c, j));
-      shift[j] = static_cast<T>(s / double(centroids.rows()));
-    }
-    adopt(Matrix<T>(centroids), std::move(shift));
+    adopt(Matrix<T>(centroids), detail::column_means(centroids));
     stream_rng_.reset();
   }
 

@@ -78,6 +78,19 @@ struct Problem {
   std::vector<T> row_buffer() const { return std::vector<T>(unit_rows ? d : 0); }
 };
 
+/// Column means of a small matrix (centroids), summed in double in row order: the
+/// centring shift of a model made from given centroids.
+template <class T>
+std::vector<T> column_means(MatrixView<const T> M) {
+  std::vector<T> mean(M.cols(), T(0));
+  for (std::size_t j = 0; j < M.cols(); ++j) {
+    double s = 0;
+    for (std::size_t c = 0; c < M.rows(); ++c) s += static_cast<double>(M(c, j));
+    mean[j] = static_cast<T>(s / double(M.rows()));
+  }
+  return mean;
+}
+
 /// Sums of x - origin and of its squares per column (2 d values: S1 then S2) over all
 /// processes' rows.
 template <class T>
