@@ -99,6 +99,53 @@ TEMPLATE_TEST_CASE("Exponion's ball searches reproduce Lloyd at low d and many c
   }
 }
 
+TEMPLATE_TEST_CASE("Elkan's per-centroid searches reproduce Lloyd at high d", "[algorithms]", float, double) {
+  // Rows of 1 KiB or more: Elkan's failed rows search their k bounds (below, they go
+  // through the kernel as in Hamerly's). Clustered data (few candidates), uniform data
+  // (many: some rows still go to the kernel), k = 1, k = n, d not a multiple of the SIMD
+  // width, rows far from the origin, duplicate rows, weights with zeros, a starting
+  // centroid far from everything (relocated), 1 and 2 threads (the same work), cosine.
+  struct Case {
+    std::size_t n, d, k;
+    bool blobs;
+    double offset;
+  };
+  const Case cases[] = {{2500, 260, 40, true, 0.0}, {1200, 257, 150, false, 0.0}, {300, 263, 300, true, 0.0},
+                        {500, 259, 1, true, 0.0}, {2000, 300, 25, true, 1e3}};
+  for (const Case& c : cases) {
+    auto X = c.blobs ? lloyd::make_blobs<TestType>(c.n, c.d, std::max<std::size_t>(1, c.k / 2), 2.0, c.n + c.d).X
+                     : lloyd::make_uniform<TestType>(c.n, c.d, 0.0, 1.0, c.n + c.d);
+    for (std::size_t i = 0; i < c.n; ++i)
+      for (std::size_t j = 0; j < c.d; ++j)
+        X(i, j) = static_cast<TestType>((i % 10 == 9 ? X(i - 1, j) : X(i, j)) + c.offset);
+    auto init = lloyd::random_rows<TestType>(X, c.k, 3).centroids;
+    if (c.k > 2)
+      for (std::size_t j = 0; j < c.d; ++j) init(c.k - 1, j) = static_cast<TestType>(c.offset + 500);
+    std::vector<TestType> w(c.n);
+    for (std::size_t i = 0; i < c.n; ++i) w[i] = static_cast<TestType>(i % 7 == 3 ? 0.0 : 1.0 + double(i % 3));
+    INFO("n=" << c.n << " d=" << c.d << " k=" << c.k);
+    const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 100, false, &w);
+    const auto one = run<TestType>(X, init, lloyd::Algorithm::Elkan, 100, false, &w, 1);
+    require_same(one, ref);
+    const auto two = run<TestType>(X, init, lloyd::Algorithm::Elkan, 100, false, &w, 2);
+    require_same(two, ref);
+    REQUIRE(two.distance_evaluations == one.distance_evaluations);
+    if (c.blobs && c.offset == 0.0 && c.k > 2 && c.k < c.n)  // the searches did their work: fewer distances than Hamerly's kernel rows
+      REQUIRE(one.distance_evaluations <
+              run<TestType>(X, init, lloyd::Algorithm::Hamerly, 100, false, &w, 1).distance_evaluations);
+  }
+  // Cosine: the bounds are on the unit rows.
+  const auto X = lloyd::make_blobs<TestType>(1500, 270, 20, 2.0, 4).X;
+  const auto init = lloyd::random_rows<TestType>(X, 30, 6).centroids;
+  lloyd::Params p;
+  p.n_clusters = 30;
+  p.metric = lloyd::Metric::Cosine;
+  p.algorithm = lloyd::Algorithm::Lloyd;
+  const auto ref = lloyd::KMeans<TestType>(p).fit(X, init);
+  p.algorithm = lloyd::Algorithm::Elkan;
+  require_same(lloyd::KMeans<TestType>(p).fit(X, init), ref);
+}
+
 TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd with weights, ties and empty clusters", "[algorithms]", float,
                    double) {
   // Duplicate rows and duplicate starting centroids (exact ties), zero weights, and a

@@ -25,7 +25,7 @@ enum class Init {
 enum class Algorithm {
   Auto,     ///< choose from n, k, d and the memory budget (see README, "Choosing an algorithm")
   Lloyd,    ///< every row against every centroid, with the fused SIMD kernel
-  Elkan,    ///< triangle-inequality bounds: k lower bounds per row (n x k floats)
+  Elkan,    ///< Hamerly's bounds and k lower bounds per row (n x k floats), read by rows that fail
   Hamerly,  ///< one upper and one lower bound per row; best for small d
   Yinyang,  ///< one lower bound per group of about 10 centroids; best for large k
   Exponion, ///< Hamerly's bounds, failed rows search an annulus of near centroids (k x k memory)

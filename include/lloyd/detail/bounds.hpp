@@ -93,6 +93,22 @@ inline float decay_lower_bounds(float* LLOYD_RESTRICT l, const float* LLOYD_REST
   return mm;
 }
 
+/// The smallest of l[0, n) (+inf if n = 0), in SIMD.
+template <class Arch = default_arch>
+inline float min_of(const float* l, std::size_t n) noexcept {
+  using V = simd<float, Arch>;
+  constexpr std::size_t W = V::size;
+  V m(std::numeric_limits<float>::infinity());
+  std::size_t j = 0;
+  for (; j + W <= n; j += W) {
+    const V v = V::load_unaligned(l + j);
+    m = xsimd::select(v < m, v, m);
+  }
+  float mm = reduce_min(m);
+  for (; j < n; ++j) mm = l[j] < mm ? l[j] : mm;
+  return mm;
+}
+
 /// How far each centroid moved: an upper bound of |new_j - old_j| (computed in double).
 template <class T>
 std::vector<double> centroid_shifts(MatrixView<const T> C_old, MatrixView<const T> C_new) {

@@ -21,7 +21,16 @@
 // r - u). Large balls (a quarter of the centroids or more) go through the kernel
 // instead, with the task's other such rows.
 //
-// Both decay their bounds as Newling and Fleuret's "ns" variants do: a row's bounds stay
+// Elkan (C. Elkan, "Using the triangle inequality to accelerate k-means", ICML 2003)
+// keeps, besides the same two bounds, one lower bound per centroid (n x k floats), read
+// only by a row that fails the two after u is tightened: such a row computes the
+// distances to the centroids j whose own bound, and half the distance between j and its
+// centroid, do not clear u (Newling and Fleuret's "selk-ns" in effect). Rows that pass
+// never touch their k bounds, so Elkan costs what Hamerly costs plus, per failed row, a
+// pass over k floats instead of the kernel's k distances; a row with a quarter of the
+// centroids or more left to check goes through the kernel instead.
+//
+// All three decay their bounds as Newling and Fleuret's "ns" variants do: a row's bounds stay
 // as they were last set, with the pass they refer to, and are compared after adding the
 // distance its centroid moved since that pass (and subtracting the largest such
 // distance of the others): the norm of the summed moves, not the sum of each pass's
@@ -49,20 +58,27 @@
 namespace lloyd {
 namespace detail {
 
-/// Hamerly's algorithm (Annular = false) or Exponion (Annular = true); the aliases
-/// Hamerly and Exponion below name them.
-template <class T, class Arch, bool Annular>
-class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T, Arch> {
-  using Base = BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T, Arch>;
+/// What a row does when its two bounds fail even after u is made exact: all centroids
+/// through the kernel (Hamerly), a ball of centroids around its own (Exponion), or the
+/// centroids its per-centroid bounds cannot exclude (Elkan).
+enum class OnFail { kernel, ball, per_centroid };
+
+/// Hamerly's algorithm, Exponion or Elkan, by what a failed row does; the aliases
+/// Hamerly, Exponion and Elkan below name them.
+template <class T, class Arch, OnFail Mode>
+class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Arch> {
+  using Base = BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Arch>;
+  static constexpr bool Annular = Mode == OnFail::ball;
+  static constexpr bool PerCentroid = Mode == OnFail::per_centroid;
   friend Base;
   using typename Base::Tally;
 
  public:
   /// Bytes of bounds kept for n rows and k centroids (Exponion: also its k x k
-  /// neighbour lists).
+  /// neighbour lists; Elkan: its n x k bounds and k x k half distances).
   static std::size_t memory_bytes(std::size_t n, std::size_t k) noexcept {
-    return n * (2 * sizeof(double) + sizeof(std::uint8_t)) +
-           (Annular ? k * k * sizeof(Neighbour) : 0);
+    return n * (2 * sizeof(double) + sizeof(std::uint8_t)) + (Annular ? k * k * sizeof(Neighbour) : 0) +
+           (PerCentroid ? (n + k) * k * sizeof(float) : 0);
   }
 
   /// Centroid snapshots kept for the "ns" bounds: as many as fit in 16 MiB, 2 to 32.
@@ -79,7 +95,15 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
         slot_pass_(ring_, 0),
         moved_by_(ring_ * k, 0.0),
         others_moved_(ring_ * k, 0.0),
-        expiring_(ring_, 0) {
+        expiring_(ring_, 0),
+        failed_(pool.size()),
+        searches_bounds_(PerCentroid && P.d * sizeof(T) >= elkan_min_row_bytes) {
+    if (searches_bounds_) {  // left uninitialised: a row's bounds are written before read
+      each_.reset(new float[P.n * k]);
+      each_slot_.assign(P.n, no_slot);
+      moved_f_.assign(ring_ * k, 0.0f);
+      candidates_.resize(pool.size());
+    }
     if (Annular) {
       for (std::size_t len = 1; len < k - 1; len *= 2) prefix_.push_back(len);
       prefix_.push_back(k > 0 ? k - 1 : 0);  // the last "annulus": all others, radius +inf
@@ -118,7 +142,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     if (!this->bounds_valid() || this->moved()) new_snapshot(C);
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
     if (full && full_passes_left_ > 0) --full_passes_left_;
-    if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, nullptr, sep_);
+    if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, searches_bounds_ ? &half_ : nullptr, sep_);
     if constexpr (Annular) {
       // The pass decides from the estimates as they stand now, not as searches of this
       // pass update them (that would depend on the threads' timing).
@@ -195,6 +219,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
       if (s == now_ || slot_pass_[s] == 0) {
         std::fill_n(moved, k, 0.0);
         std::fill_n(others, k, 0.0);
+        if (searches_bounds_) std::fill_n(moved_f_.data() + s * k, k, 0.0f);
         return;
       }
       const MatrixView<const T> old(history_.data() + s * k * d, k, d);
@@ -212,6 +237,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
         }
       }
       for (std::size_t c = 0; c < k; ++c) others[c] = c == argmax ? max2 : max1;
+      if (searches_bounds_)
+        for (std::size_t c = 0; c < k; ++c) moved_f_[s * k + c] = shift_as_float(p[c]);
     });
     for (std::size_t s = 0; s < ring_; ++s) expiring_[s] = slot_pass_[s] != 0 && pass_ - slot_pass_[s] + 1 >= ring_;
   }
@@ -222,6 +249,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     upper_[i] = BoundMath::add_up(std::sqrt(best), 0.0);
     lower_[i] = BoundMath::lower_from_sq(second);
     slot_[i] = static_cast<std::uint8_t>(now_);
+    if (searches_bounds_) each_slot_[i] = no_slot;  // set from lower_[i] when needed
     if (with_distances) this->exact_distance(C, worker, i, a, dist, tally);
   }
 
@@ -231,13 +259,16 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     // far its centroid a moved since s, l - the largest move of the others, m = max(l,
     // s(a)); the row keeps its label iff u (1 + g) < m (1 - g). The stored bounds change
     // only when a row fails (then they refer to this pass) or its snapshot is about to
-    // leave the ring. The last block is padded with rows that pass.
+    // leave the ring. The last block is padded with rows that pass. Rows that fail are
+    // handled after the task's tests, in order (Elkan fetches their k bounds ahead).
     using VD = simd<double, Arch>;
     constexpr std::size_t WD = VD::size;
     const std::size_t k = k_;
     const double g = math_.relative_error();
     const VD up(1 + 0x1p-50), down(1 - 0x1p-50), zero(0.0), grow(1 + g), shrink(1 - g);
     alignas(64) double sep[WD], add[WD], sub[WD], uu[WD], ll[WD], mm[WD];
+    std::vector<Failed>& failed = failed_[worker];
+    failed.clear();
     for (std::size_t i = b; i < e; i += WD) {
       const std::size_t len = std::min(WD, e - i);
       bool expiring = false;
@@ -249,6 +280,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
         uu[r] = upper_[i + r];
         ll[r] = lower_[i + r];
         expiring |= expiring_[s] != 0;
+        if (searches_bounds_) expiring |= each_slot_[i + r] != no_slot && expiring_[each_slot_[i + r]] != 0;
       }
       for (std::size_t r = len; r < WD; ++r) {
         sep[r] = add[r] = sub[r] = uu[r] = 0.0;
@@ -272,12 +304,36 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
           lower_[row] = ll[r];
           slot_[row] = static_cast<std::uint8_t>(now_);
         }
+        if (searches_bounds_)  // the k bounds are dropped, not brought forward
+          if (each_slot_[row] != no_slot && expiring_[each_slot_[row]]) each_slot_[row] = no_slot;
         if (kept)
           keep(C, worker, labels, dist, row, with_distances, tally);
         else
-          tighten(C, worker, labels, dist, row, mm[r], tally);
+          failed.push_back({row, mm[r]});
       }
     }
+    if (searches_bounds_)
+      for (std::size_t q = 0; q < std::min(fetch_ahead, failed.size()); ++q) fetch_bounds(failed[q].row);
+    for (std::size_t q = 0; q < failed.size(); ++q) {
+      if (searches_bounds_ && q + fetch_ahead < failed.size()) fetch_bounds(failed[q + fetch_ahead].row);
+      tighten(C, worker, labels, dist, failed[q].row, failed[q].m, tally);
+    }
+  }
+
+  // A row whose bounds failed, and the lower bound m they were tested against.
+  struct Failed {
+    std::size_t row;
+    double m;
+  };
+
+  // Elkan: rows ahead whose k bounds are fetched into cache (they are read at random).
+  static constexpr std::size_t fetch_ahead = 4;
+  // Elkan: exact distances a search may add to sharpen the row's l.
+  static constexpr std::size_t sharpen_steps = 4;
+  void fetch_bounds(std::size_t i) const noexcept {
+    const char* p = reinterpret_cast<const char*>(each_.get() + i * k_);
+    const std::size_t bytes = std::min<std::size_t>(k_ * sizeof(float), 16 * 64);
+    for (std::size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
   }
 
   // The bounds prove row i keeps its label.
@@ -295,8 +351,140 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
     if (math_.keeps(upper_[i], m)) return;
     if constexpr (Annular)
       search_ball(C, worker, labels, dist, i, tally);
+    else if constexpr (PerCentroid)
+      searches_bounds_ ? search_candidates(C, worker, labels, dist, i, tally) : this->queue(worker, i);
     else
       this->queue(worker, i);
+  }
+
+  // Elkan: row i's k bounds brought to this pass, sharpened by its centroid a's distances
+  // and the candidates that may beat a, in one SIMD pass over l. Each l_j first loses how
+  // far centroid j moved since the bounds were set (when they were dropped, every l_j
+  // starts as the row's l); then l_j = max(l_j, 2 half(a, j) - u), as x is within u of a
+  // (2 half - u rounded down: u up to float, the difference scaled down as in
+  // decay_lower_bounds). The indices of l_j <= thr go to out (ascending); returns their
+  // count, and the smallest l_j of the others in `rest` (a's own entry is +inf).
+  std::size_t refresh_bounds(std::size_t i, std::size_t a, double u, float thr, std::size_t* LLOYD_RESTRICT out,
+                             float& rest) {
+    using V = simd<float, Arch>;
+    constexpr std::size_t W = V::size;
+    const std::size_t k = k_;
+    float* LLOYD_RESTRICT lb = each_.get() + i * k;
+    const float* LLOYD_RESTRICT h = half_.data() + a * k;
+    const std::size_t s = each_slot_[i];
+    each_slot_[i] = static_cast<std::uint8_t>(now_);
+    if (s == no_slot) {
+      std::fill_n(lb, k, lower_as_float(lower_[i]));
+      lb[a] = std::numeric_limits<float>::infinity();
+    }
+    const float* LLOYD_RESTRICT p = s == no_slot || s == now_ ? nullptr : moved_f_.data() + s * k;
+    const float uf = shift_as_float(u), down_f = 1.0f - 0x1p-22f;
+    const V uv(uf), down(down_f), zero(0.0f), tv(thr);
+    V m(std::numeric_limits<float>::infinity());
+    std::size_t count = 0;
+    alignas(64) float z[W];
+    std::size_t j = 0;
+    for (; j + W <= k; j += W) {
+      V l = V::load_unaligned(lb + j);
+      if (p) l = (l - V::load_unaligned(p + j)) * down;
+      const V hv = V::load_unaligned(h + j);
+      const V via_a = ((hv + hv) - uv) * down;
+      l = xsimd::select(via_a > l, via_a, l);
+      l = xsimd::select(l > zero, l, zero);
+      l.store_unaligned(lb + j);
+      const auto cand = l <= tv;
+      m = xsimd::select(!cand && l < m, l, m);
+      if (xsimd::any(cand)) {
+        l.store_aligned(z);
+        for (std::size_t q = 0; q < W; ++q)
+          if (z[q] <= thr) out[count++] = j + q;
+      }
+    }
+    float mm = reduce_min(m);
+    for (; j < k; ++j) {
+      float l = lb[j];
+      if (p) l = (l - p[j]) * down_f;
+      const float via_a = (h[j] + h[j] - uf) * down_f;
+      l = via_a > l ? via_a : l;
+      l = l > 0.0f ? l : 0.0f;
+      lb[j] = l;
+      if (l <= thr)
+        out[count++] = j;
+      else
+        mm = l < mm ? l : mm;
+    }
+    rest = mm;
+    return count;
+  }
+
+  // Smallest z with u (1 + g) < z (1 - g), as a float rounded up.
+  float threshold(double u) const noexcept {
+    const double g = math_.relative_error();
+    return shift_as_float(u * (1 + g) / (1 - g) * (1 + 0x1p-40));
+  }
+
+  // Elkan's search of row i (u exact, dist[i] its loss against its centroid a): its k
+  // bounds are refreshed (refresh_bounds), which leaves as candidates the centroids whose
+  // bound is not clearly above u (threshold rounded up: none is missed); each is checked
+  // exactly, in index order, as u shrinks; lowest index among equals, as the kernel.
+  // Many candidates: the kernel.
+  void search_candidates(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
+                         Tally& tally) {
+    const std::size_t k = k_, d = this->P_.d, a0 = static_cast<std::size_t>(labels[i]);
+    float* lb = each_.get() + i * k;
+    std::vector<std::size_t>& cand = candidates_[worker];
+    cand.resize(k);
+    double u = upper_[i];
+    float rest;
+    const std::size_t n_cand = refresh_bounds(i, a0, u, threshold(u), cand.data(), rest);
+    if (4 * n_cand > k) {
+      this->queue(worker, i);
+      return;
+    }
+    const T* x = this->row(worker, i);
+    T best = dist[i];
+    std::size_t a = a0;
+    for (std::size_t q = 0; q < n_cand; ++q) {
+      const std::size_t j = cand[q];
+      if (math_.keeps(u, static_cast<double>(lb[j]))) continue;
+      const T c2 = squared_distance<Arch>(x, C.row(j), d);
+      ++tally.evals;
+      if (c2 < best || (c2 == best && j < a)) {
+        lb[a] = lower_as_float(math_.lower(static_cast<double>(best)));
+        lb[j] = std::numeric_limits<float>::infinity();
+        a = j;
+        best = c2;
+        u = math_.upper(static_cast<double>(c2));
+      } else {
+        lb[j] = lower_as_float(math_.lower(static_cast<double>(c2)));
+      }
+    }
+    for (std::size_t q = 0; q < n_cand; ++q) rest = std::min(rest, lb[cand[q]]);
+    // The row's l would be the smallest of its k bounds, often a stale one far below the
+    // distance to its second nearest centroid (the l Hamerly gets from the kernel), and
+    // the row would fail again next pass: the centroid holding the smallest bound is
+    // computed exactly, a few times at most, until the smallest is one computed now (then
+    // it is the second nearest's). Centroids outside the candidates lose to a for certain.
+    if (a == a0) {
+      std::size_t done[sharpen_steps];
+      for (std::size_t step = 0; step < sharpen_steps && rest < std::numeric_limits<float>::infinity(); ++step) {
+        const std::size_t j = static_cast<std::size_t>(std::find(lb, lb + k, rest) - lb);
+        if (std::find(cand.begin(), cand.begin() + n_cand, j) != cand.begin() + n_cand ||
+            std::find(done, done + step, j) != done + step)
+          break;
+        done[step] = j;
+        lb[j] = lower_as_float(math_.lower(static_cast<double>(squared_distance<Arch>(x, C.row(j), d))));
+        ++tally.evals;
+        rest = min_of<Arch>(lb, k);
+      }
+    }
+    this->relabel(worker, labels, i, a, tally);
+    dist[i] = best;
+    upper_[i] = u;
+    // l: the old l (still a bound for every centroid but a0) or the smallest k bound of
+    // the others, whichever is larger; then a0's own, if the row left it.
+    lower_[i] = std::max(lower_[i], static_cast<double>(rest));
+    if (a != a0) lower_[i] = std::min(lower_[i], static_cast<double>(lb[a0]));
   }
 
   // Exponion's search of row i (u exact, dist[i] its loss against its centroid a):
@@ -368,6 +556,21 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
   std::vector<char> expiring_;          // per snapshot: replaced next pass
   std::size_t pass_ = 0, now_ = 0;      // passes seen; the current pass's snapshot
   std::vector<double> sep_;
+  std::vector<std::vector<Failed>> failed_;  // per worker
+  // Elkan: whether failed rows search their k bounds (rows of at least
+  // elkan_min_row_bytes; below, computing a row's k distances in the kernel costs less
+  // than reading and writing its k bounds, and the row goes there, as in Hamerly's).
+  static constexpr std::size_t elkan_min_row_bytes = 1024;
+  bool searches_bounds_;
+  // Elkan only: per row its k bounds (as of the row's snapshot; +inf for its own
+  // centroid), per snapshot the centroids' moves as floats rounded up, the k x k lower
+  // bounds of half the centroid distances, per worker a candidate list.
+  std::unique_ptr<float[]> each_;
+  std::vector<std::uint8_t> each_slot_;  // per row: the snapshot of its k bounds, or no_slot
+  static constexpr std::uint8_t no_slot = 0xff;
+  std::vector<float> moved_f_;
+  std::vector<float> half_;
+  std::vector<std::vector<std::size_t>> candidates_;
   // Exponion only: per centroid its k - 1 others in annuli, the annuli's sizes
   // (prefix_[p] nearest, the same for every centroid) and radii, the pass they were
   // built for (0: never) and a lock for building them.
@@ -383,9 +586,11 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Annular>, T,
 };
 
 template <class T, class Arch = default_arch>
-using Hamerly = HamerlyBounds<T, Arch, false>;
+using Hamerly = HamerlyBounds<T, Arch, OnFail::kernel>;
 template <class T, class Arch = default_arch>
-using Exponion = HamerlyBounds<T, Arch, true>;
+using Exponion = HamerlyBounds<T, Arch, OnFail::ball>;
+template <class T, class Arch = default_arch>
+using Elkan = HamerlyBounds<T, Arch, OnFail::per_centroid>;
 
 }  // namespace detail
 }  // namespace lloyd

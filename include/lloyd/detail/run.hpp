@@ -7,7 +7,6 @@
 
 #include "../matrix.hpp"
 #include "../params.hpp"
-#include "elkan.hpp"
 #include "hamerly.hpp"
 #include "iterate.hpp"
 #include "parallel.hpp"
