@@ -505,15 +505,11 @@ class AssignKernel {
   std::size_t canonical_argmin(const T* x, Workspace& ws, double* second) const {
     ws.canonical.resize(k_);
     T* dist = ws.canonical.data();
-    std::size_t c = 0;
     if (inner_) {
-      for (; c < k_; ++c) dist[c] = -dot_product<Arch>(x, centroids_.row(c), d_);
+      for (std::size_t c = 0; c < k_; ++c) dist[c] = -dot_product<Arch>(x, centroids_.row(c), d_);
     } else {
-      for (; c + 4 <= k_; c += 4) {
-        const T* rows[4] = {centroids_.row(c), centroids_.row(c + 1), centroids_.row(c + 2), centroids_.row(c + 3)};
-        squared_distances_to<4, Arch>(x, rows, d_, dist + c);
-      }
-      for (; c < k_; ++c) dist[c] = squared_distance<Arch>(x, centroids_.row(c), d_);
+      squared_distances_listed<Arch>(
+          x, d_, k_, [&](std::size_t j) { return centroids_.row(j); }, [&](std::size_t j, T c2) { dist[j] = c2; });
     }
     std::size_t best = 0;
     for (std::size_t j = 1; j < k_; ++j)

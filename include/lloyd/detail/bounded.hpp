@@ -13,6 +13,9 @@
 //
 //   static constexpr bool rebuild_sets_distances;
 //     Whether rebuilt() always writes dist[i] (so a full pass yields every distance).
+//   static constexpr bool sums_shifts;
+//     Whether shifts() is wanted (the summed moves since the last pass); without it only
+//     moved() is kept (the algorithm measures moves itself).
 //   bool prepare(MatrixView<const T> C);
 //     Before a pass (kernel already holds C): what the bound tests need (centroid
 //     separations, groups). Returns whether this is a full pass; it must be one while
@@ -90,11 +93,13 @@ class BoundedAssigner {
       moved_ = false;
       return;
     }
-    const std::vector<double> p = centroid_shifts(C_old, C_new);
-    if (!moved_) shift_.assign(k_, 0.0);
-    for (std::size_t c = 0; c < k_; ++c) shift_[c] += p[c];
+    if constexpr (Derived::sums_shifts) {
+      const std::vector<double> p = centroid_shifts(C_old, C_new);
+      if (!moved_) shift_.assign(k_, 0.0);
+      for (std::size_t c = 0; c < k_; ++c) shift_[c] += p[c];
+    }
     moved_ = true;
-    derived().shifts_changed();
+    if constexpr (Derived::sums_shifts) derived().shifts_changed();
   }
 
   /// Point-centroid distances evaluated so far (a full pass costs n * k).
@@ -133,7 +138,8 @@ class BoundedAssigner {
   /// Whether the bounds describe the current labels (false before the first pass and
   /// after a relocation: the next pass must be full).
   bool bounds_valid() const noexcept { return valid_; }
-  /// Whether the centroids moved since the last pass; shifts() says how far each did.
+  /// Whether the centroids moved since the last pass; shifts() says how far each did
+  /// (when Derived::sums_shifts).
   bool moved() const noexcept { return moved_; }
   const std::vector<double>& shifts() const noexcept { return shift_; }
 

@@ -132,11 +132,8 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
                          std::vector<double>& sep) {
   const std::size_t k = C.rows();
   sep.assign(k, std::numeric_limits<double>::infinity());
-  if (half) half->resize(k * k);  // every entry is written below
-  if (k < 2) {
-    if (half) half->assign(k * k, 0.0f);
-    return;
-  }
+  if (half) half->assign(k * k, 0.0f);
+  if (k < 2) return;
   const std::size_t per_task = std::max<std::size_t>(1, std::min<std::size_t>(256, (std::size_t(1) << 20) / (k * C.cols() + 1)));
   const std::size_t n_tasks = (k + per_task - 1) / per_task;
   const std::size_t ld = kernel.padded_clusters();
@@ -148,7 +145,7 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
     std::vector<double> norm2(rows.size()), err(rows.size());
     auto ws = kernel.make_workspace();
     kernel.scores(C, rows.data(), rows.size(), out.data(), ld, norm2.data(), err.data(), ws);
-    std::vector<double> h(k);
+    std::vector<double> h(half ? k : 0);
     for (std::size_t a = a0; a < a1; ++a) {
       const std::size_t r = a - a0;
       // The bound of row a's smallest score (monotone in it) is sep[a]; all of them only

@@ -96,6 +96,20 @@ inline void squared_distances_to(const T* LLOYD_RESTRICT x, const T* const* rows
   for (std::size_t g = 0; g < G; ++g) out[g] = reduce_add(acc[g]);
 }
 
+/// Canonical squared distances from x to m listed rows, four at a time: use(q, |x - row(q)|^2)
+/// for q = 0, 1, ..., m - 1, in that order (row(q) gives the q-th row's d values).
+template <class Arch = default_arch, class T, class Row, class Use>
+inline void squared_distances_listed(const T* x, std::size_t d, std::size_t m, Row row, Use use) {
+  T out[4];
+  std::size_t q = 0;
+  for (; q + 4 <= m; q += 4) {
+    const T* rows[4] = {row(q), row(q + 1), row(q + 2), row(q + 3)};
+    squared_distances_to<4, Arch>(x, rows, d, out);
+    for (std::size_t r = 0; r < 4; ++r) use(q + r, out[r]);
+  }
+  for (; q < m; ++q) use(q, squared_distance<Arch>(x, row(q), d));
+}
+
 /// Canonical squared distances from R rows to G rows: out[r * G + g] = |x_r - y_g|^2.
 /// Each loaded vector of a y_g serves R rows, each of an x_r serves G rows.
 template <std::size_t R, std::size_t G, class Arch = default_arch, class T>

@@ -111,10 +111,9 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
       radius_.resize(k * prefix_.size());
       built_ = std::make_unique<std::atomic<std::size_t>[]>(k);
       build_lock_ = std::make_unique<std::mutex[]>(k);
-      quarter_radius_ = std::make_unique<std::atomic<float>[]>(k);
+      quarter_radius_.assign(k, std::numeric_limits<float>::infinity());
       for (std::size_t a = 0; a < k; ++a) {
         built_[a].store(0, std::memory_order_relaxed);
-        quarter_radius_[a].store(std::numeric_limits<float>::infinity(), std::memory_order_relaxed);
         Neighbour* nb = neighbours_.data() + a * (k - 1);
         for (std::size_t j = 0, q = 0; j < k; ++j)
           if (j != a) nb[q++].index = static_cast<std::uint32_t>(j);
@@ -134,6 +133,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   };
 
   static constexpr bool rebuild_sets_distances = false;
+  static constexpr bool sums_shifts = false;  // moves are measured from the snapshots
 
   // A full pass when there are no bounds yet, and for a few passes after a bounded pass
   // that recomputed most rows anyway (checking and tightening bounds would only add to a
@@ -146,8 +146,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     if constexpr (Annular) {
       // The pass decides from the estimates as they stand now, not as searches of this
       // pass update them (that would depend on the threads' timing).
-      quarter_at_start_.resize(k_);
-      for (std::size_t a = 0; a < k_; ++a) quarter_at_start_[a] = quarter_radius_[a].load(std::memory_order_relaxed);
+      quarter_at_start_ = quarter_radius_;
     }
     return full;
   }
@@ -166,15 +165,9 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     if (built_[a].load(std::memory_order_acquire) == pass_) return nb;
     std::lock_guard<std::mutex> hold(build_lock_[a]);
     if (built_[a].load(std::memory_order_relaxed) == pass_) return nb;
-    const T* ca = C.row(a);
-    std::size_t q = 0;
-    T out[4];
-    for (; q + 4 <= k - 1; q += 4) {
-      const T* rows[4] = {C.row(nb[q].index), C.row(nb[q + 1].index), C.row(nb[q + 2].index), C.row(nb[q + 3].index)};
-      squared_distances_to<4, Arch>(ca, rows, d, out);
-      for (std::size_t r = 0; r < 4; ++r) nb[q + r].half = half_bound(out[r]);
-    }
-    for (; q + 1 < k; ++q) nb[q].half = half_bound(squared_distance<Arch>(ca, C.row(nb[q].index), d));
+    squared_distances_listed<Arch>(
+        C.row(a), d, k - 1, [&](std::size_t q) { return C.row(nb[q].index); },
+        [&](std::size_t q, T c2) { nb[q].half = half_bound(c2); });
     const auto closer = [](const Neighbour& x, const Neighbour& y) { return x.half < y.half; };
     float* rad = radius_.data() + a * levels;
     rad[levels - 1] = std::numeric_limits<float>::infinity();
@@ -185,7 +178,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     // The radius beyond which a search would reach a quarter of the centroids.
     float quarter = 0.0f;
     for (std::size_t p = 0; p < levels && 4 * prefix_[p] <= k; ++p) quarter = rad[p];
-    quarter_radius_[a].store(quarter, std::memory_order_relaxed);
+    quarter_radius_[a] = quarter;  // element a: written only under a's lock, read between passes
     built_[a].store(pass_, std::memory_order_release);
     return nb;
   }
@@ -523,15 +516,9 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
         second = c2;
       }
     };
-    std::size_t q = 0;
-    T out[4];
-    for (; q + 4 <= m; q += 4) {
-      const T* rows[4] = {C.row(nb[q].index), C.row(nb[q + 1].index), C.row(nb[q + 2].index),
-                          C.row(nb[q + 3].index)};
-      squared_distances_to<4, Arch>(x, rows, d, out);
-      for (std::size_t r = 0; r < 4; ++r) consider(out[r], nb[q + r].index);
-    }
-    for (; q < m; ++q) consider(squared_distance<Arch>(x, C.row(nb[q].index), d), nb[q].index);
+    squared_distances_listed<Arch>(
+        x, d, m, [&](std::size_t q) { return C.row(nb[q].index); },
+        [&](std::size_t q, T c2) { consider(c2, nb[q].index); });
     tally.evals += m;
     // Every centroid beyond the prefix: at least 2 rad[p] from a, so 2 rad[p] - u from x.
     const double outside = BoundMath::sub_down(2.0 * static_cast<double>(rad[p]), u);
@@ -579,7 +566,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   std::vector<float> radius_;
   std::unique_ptr<std::atomic<std::size_t>[]> built_;
   std::unique_ptr<std::mutex[]> build_lock_;
-  std::unique_ptr<std::atomic<float>[]> quarter_radius_;  // per centroid, from its last annuli
+  std::vector<float> quarter_radius_;    // per centroid, from its last annuli
   std::vector<float> quarter_at_start_;                   // the same, at the start of the pass
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause

@@ -54,6 +54,7 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
   using Base::upper_;
 
   static constexpr bool rebuild_sets_distances = true;
+  static constexpr bool sums_shifts = true;
 
   // Per worker: canonical distances of the searched centroids, and which groups are.
   struct Search {
@@ -204,16 +205,10 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
 
   // Canonical distances from x to the centroids of one group, into cand[c].
   std::size_t search_group(const T* x, MatrixView<const T> C, const std::vector<std::size_t>& mem, T* cand) const {
-    const std::size_t d = P_.d, m = mem.size();
-    std::size_t q = 0;
-    T out[4];
-    for (; q + 4 <= m; q += 4) {
-      const T* rows[4] = {C.row(mem[q]), C.row(mem[q + 1]), C.row(mem[q + 2]), C.row(mem[q + 3])};
-      squared_distances_to<4, Arch>(x, rows, d, out);
-      for (std::size_t r = 0; r < 4; ++r) cand[mem[q + r]] = out[r];
-    }
-    for (; q < m; ++q) cand[mem[q]] = squared_distance<Arch>(x, C.row(mem[q]), d);
-    return m;
+    squared_distances_listed<Arch>(
+        x, P_.d, mem.size(), [&](std::size_t q) { return C.row(mem[q]); },
+        [&](std::size_t q, T c2) { cand[mem[q]] = c2; });
+    return mem.size();
   }
 
   std::size_t t_;
