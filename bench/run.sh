@@ -8,10 +8,14 @@ source scripts/deps.sh
 ensure_packages g++ cmake make libxsimd-dev libbenchmark-dev libopenblas-dev python3
 cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release -DLLOYD_NATIVE=ON \
   -DLLOYD_BUILD_TESTS=OFF -DLLOYD_BUILD_EXAMPLES=OFF -DLLOYD_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench --target bench_lloyd bench_algorithms -j "$(jobs)"
+cmake --build build/bench --target bench_lloyd bench_algorithms bench_grid -j "$(jobs)"
 mkdir -p bench/results
 LLOYD_BENCH_REPETITIONS=${LLOYD_BENCH_REPETITIONS:-3} ./build/bench/bench/bench_lloyd --benchmark_out=bench/results/bench_lloyd.json --benchmark_out_format=json "$@"
 ./build/bench/bench/bench_algorithms --benchmark_out=bench/results/bench_algorithms.json --benchmark_out_format=json
+for precision in float32 float64; do  # every exact algorithm on a grid of regimes, and Auto's pick
+  flag=$([ "$precision" = float64 ] && echo --double || true)
+  { echo "# bench_grid, $precision"; echo; ./build/bench/bench/bench_grid $flag; } > "bench/results/grid_$precision.md"
+done
 
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 cores=$(nproc)

@@ -100,7 +100,7 @@ TEMPLATE_TEST_CASE("Exponion's ball searches reproduce Lloyd at low d and many c
 }
 
 TEMPLATE_TEST_CASE("Elkan's per-centroid searches reproduce Lloyd at high d", "[algorithms]", float, double) {
-  // Rows of 1 KiB or more: Elkan's failed rows search their k bounds (below, they go
+  // Rows of 2 KiB or more: Elkan's failed rows search their k bounds (below, they go
   // through the kernel as in Hamerly's). Clustered data (few candidates), uniform data
   // (many: some rows still go to the kernel), k = 1, k = n, d not a multiple of the SIMD
   // width, rows far from the origin, duplicate rows, weights with zeros, a starting
@@ -110,8 +110,8 @@ TEMPLATE_TEST_CASE("Elkan's per-centroid searches reproduce Lloyd at high d", "[
     bool blobs;
     double offset;
   };
-  const Case cases[] = {{2500, 260, 40, true, 0.0}, {1200, 257, 150, false, 0.0}, {300, 263, 300, true, 0.0},
-                        {500, 259, 1, true, 0.0}, {2000, 300, 25, true, 1e3}};
+  const Case cases[] = {{2500, 520, 40, true, 0.0}, {1200, 513, 150, false, 0.0}, {300, 523, 300, true, 0.0},
+                        {500, 519, 1, true, 0.0}, {2000, 600, 25, true, 1e3}};
   for (const Case& c : cases) {
     auto X = c.blobs ? lloyd::make_blobs<TestType>(c.n, c.d, std::max<std::size_t>(1, c.k / 2), 2.0, c.n + c.d).X
                      : lloyd::make_uniform<TestType>(c.n, c.d, 0.0, 1.0, c.n + c.d);
@@ -135,7 +135,7 @@ TEMPLATE_TEST_CASE("Elkan's per-centroid searches reproduce Lloyd at high d", "[
               run<TestType>(X, init, lloyd::Algorithm::Hamerly, 100, false, &w, 1).distance_evaluations);
   }
   // Cosine: the bounds are on the unit rows.
-  const auto X = lloyd::make_blobs<TestType>(1500, 270, 20, 2.0, 4).X;
+  const auto X = lloyd::make_blobs<TestType>(1500, 530, 20, 2.0, 4).X;
   const auto init = lloyd::random_rows<TestType>(X, 30, 6).centroids;
   lloyd::Params p;
   p.n_clusters = 30;
@@ -186,18 +186,23 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   const auto X = lloyd::make_blobs<float>(3000, 16, 40, 1.0, 2).X;
   lloyd::Params p;
   p.n_clusters = 40;
-  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, d < 32
+  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, rows under 256 bytes
   p.n_clusters = 15;
-  REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16
+  const auto line = lloyd::make_blobs<double>(3000, 2, 16, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16
   p.n_clusters = 16;
-  const auto line = lloyd::make_blobs<float>(3000, 2, 16, 1.0, 2).X;
-  REQUIRE(lloyd::KMeans<float>(p).fit(line).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k >= 16 at d = 2
+  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k >= 16 at d = 2
+  p.n_clusters = 188;
+  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);  // Auto, under 16 rows a centroid
+  p.n_clusters = 16;
   p.max_memory_bytes = 3000 * 17 - 1;  // Hamerly's bounds do not fit
-  REQUIRE(lloyd::KMeans<float>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);
+  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);
   p.max_memory_bytes = std::size_t(1) << 30;
   p.n_clusters = 40;
-  const auto wide = lloyd::make_blobs<float>(3000, 32, 40, 1.0, 2).X;
-  REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Exponion);  // Auto, d >= 32
+  const auto wide = lloyd::make_blobs<float>(3000, 64, 40, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Exponion);  // Auto, rows of 256 bytes
+  const auto wide32 = lloyd::make_blobs<double>(3000, 32, 40, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(wide32).algorithm == lloyd::Algorithm::Exponion);
   p.max_memory_bytes = 3000 * 17 + 40 * 40 * 8 - 1;  // Exponion's lists do not fit, Hamerly's bounds do
   REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Hamerly);
   p.max_memory_bytes = std::size_t(1) << 30;

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "../matrix.hpp"
@@ -132,19 +133,26 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
                          std::vector<double>& sep) {
   const std::size_t k = C.rows();
   sep.assign(k, std::numeric_limits<double>::infinity());
-  if (half) half->assign(k * k, 0.0f);
-  if (k < 2) return;
-  const std::size_t per_task = std::max<std::size_t>(1, std::min<std::size_t>(256, (std::size_t(1) << 20) / (k * C.cols() + 1)));
-  const std::size_t n_tasks = (k + per_task - 1) / per_task;
+  if (half) half->resize(k * k);  // every entry is written below
+  if (k < 2) {
+    if (half && k == 1) (*half)[0] = 0.0f;
+    return;
+  }
+  // Tasks of about 2^20 multiply-adds, whose scores (per_task x ld) stay within 256 KiB:
+  // a buffer the allocator hands back without zeroing or faulting in fresh pages.
   const std::size_t ld = kernel.padded_clusters();
+  const std::size_t per_task = std::max<std::size_t>(
+      1, std::min({std::size_t(256), (std::size_t(1) << 20) / (k * C.cols() + 1), (std::size_t(256) << 10) / (ld * sizeof(T))}));
+  const std::size_t n_tasks = (k + per_task - 1) / per_task;
   pool.parallel_for(n_tasks, [&](std::size_t t, std::size_t) {
     const std::size_t a0 = t * per_task, a1 = std::min(k, a0 + per_task);
     std::vector<std::size_t> rows(a1 - a0);
     for (std::size_t a = a0; a < a1; ++a) rows[a - a0] = a;
-    std::vector<T> out(rows.size() * ld);
+    const std::unique_ptr<T[]> scores(new T[rows.size() * ld]);  // written by the kernel before read
+    T* out = scores.get();
     std::vector<double> norm2(rows.size()), err(rows.size());
     auto ws = kernel.make_workspace();
-    kernel.scores(C, rows.data(), rows.size(), out.data(), ld, norm2.data(), err.data(), ws);
+    kernel.scores(C, rows.data(), rows.size(), out, ld, norm2.data(), err.data(), ws);
     std::vector<double> h(half ? k : 0);
     for (std::size_t a = a0; a < a1; ++a) {
       const std::size_t r = a - a0;

@@ -25,19 +25,24 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   Algorithm a = wanted;
   if (a == Algorithm::Auto) {
     // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
-    // algorithm"; fits to convergence from one start, d = 2 to 784, k = 10 to 1024,
-    // blobs and uniform noise, random and k-means++ starts): with fewer than 16
-    // centroids a full pass is too cheap for bounds to pay. Below d = 32 Hamerly was the
-    // fastest or close to it (1.5-2.4x Lloyd at d = 2, k = 100): a distance costs a few
-    // flops there, less than Exponion's per-pass neighbour sorting. From d = 32 on
-    // Exponion was the fastest or within a few % of Hamerly (up to 3x it at d = 128,
-    // k = 1000). Bounds must fit in max(1/8 of the data, 64 MiB): choosing for the user
-    // never multiplies the memory a large fit needs.
+    // algorithm", and bench/bench_grid: fits to convergence from one start, d = 2 to 784,
+    // k = 10 to 1000, blobs and uniform noise, float32 and float64, random and k-means++
+    // starts): Lloyd's full pass is too cheap for bounds to pay with fewer than 16
+    // centroids, and with fewer than 16 rows per centroid (the per-pass work between
+    // centroids, k^2 d, is then a large share of Lloyd's n k d). In float32 at small k d
+    // (d <= 8, k = 100) Lloyd was also up to 1.4x faster than Hamerly from random starts,
+    // but Hamerly 2-2.6x faster than Lloyd from k-means++ starts: Hamerly is kept there.
+    // Exponion was the fastest or close from rows of 256 bytes on (d >= 32 in float64,
+    // 64 in float32; up to 3x Hamerly at d = 128, k = 1000), Hamerly below (a distance
+    // costs less there than Exponion's neighbour lists). Bounds must fit in max(1/8 of
+    // the data, 64 MiB): choosing for the user never multiplies the memory a large fit
+    // needs.
     const std::size_t quiet_budget =
         std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
-    if (k < 16 || Hamerly<T>::memory_bytes(n, k) > quiet_budget)
+    const bool cheap_pass = k < 16 || n < 16 * k;
+    if (cheap_pass || Hamerly<T>::memory_bytes(n, k) > quiet_budget)
       a = Algorithm::Lloyd;
-    else if (d >= 32 && Exponion<T>::memory_bytes(n, k) <= quiet_budget)
+    else if (d * sizeof(T) >= 256 && Exponion<T>::memory_bytes(n, k) <= quiet_budget)
       a = Algorithm::Exponion;
     else
       a = Algorithm::Hamerly;
