@@ -462,7 +462,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
       std::size_t done[sharpen_steps];
       for (std::size_t step = 0; step < sharpen_steps && rest < std::numeric_limits<float>::infinity(); ++step) {
         const std::size_t j = static_cast<std::size_t>(std::find(lb, lb + k, rest) - lb);
-        if (std::find(cand.begin(), cand.begin() + n_cand, j) != cand.begin() + n_cand ||
+        if (j == k ||  // (rest is always one of the bounds)
+            std::find(cand.begin(), cand.begin() + n_cand, j) != cand.begin() + n_cand ||
             std::find(done, done + step, j) != done + step)
           break;
         done[step] = j;
