@@ -74,7 +74,9 @@ int grid(const Options& o) {
         const lloyd::Matrix<T> init = lloyd::random_rows<T>(X, k, 1).centroids;
         std::vector<Run<T>> runs;
         for (const lloyd::Algorithm a : algorithms) runs.push_back(fit(X, init, a, o));
-        const Run<T> automatic = fit(X, init, lloyd::Algorithm::Auto, o);
+        Options one_pass = o;  // Auto's pick does not depend on the iterations: one tells it
+        one_pass.max_iter = 1;
+        const Run<T> automatic = fit(X, init, lloyd::Algorithm::Auto, one_pass);
         std::size_t best = 0;
         for (std::size_t q = 0; q < runs.size(); ++q) {
           if (!same(runs[q].result, runs[0].result)) {

@@ -74,11 +74,17 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   using typename Base::Tally;
 
  public:
-  /// Bytes of bounds kept for n rows and k centroids (Exponion: also its k x k
-  /// neighbour lists; Elkan: its n x k bounds and k x k half distances).
-  static std::size_t memory_bytes(std::size_t n, std::size_t k) noexcept {
+  /// Elkan searches per-centroid bounds for rows of elkan_min_row_bytes or more; below,
+  /// it runs Hamerly's path and keeps none.
+  static constexpr bool searches_bounds(std::size_t d) noexcept {
+    return PerCentroid && d * sizeof(T) >= elkan_min_row_bytes;
+  }
+
+  /// Bytes of bounds kept for n rows, k centroids and d columns (Exponion: also its
+  /// k x k neighbour lists; Elkan searching: its n x k bounds and k x k half distances).
+  static std::size_t memory_bytes(std::size_t n, std::size_t k, std::size_t d) noexcept {
     return n * (2 * sizeof(double) + sizeof(std::uint8_t)) + (Annular ? k * k * sizeof(Neighbour) : 0) +
-           (PerCentroid ? (n + k) * k * sizeof(float) : 0);
+           (searches_bounds(d) ? (n + k) * k * sizeof(float) : 0);
   }
 
   /// Centroid snapshots kept for the "ns" bounds: as many as fit in 16 MiB, 2 to 32.
@@ -97,7 +103,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
         others_moved_(ring_ * k, 0.0),
         expiring_(ring_, 0),
         failed_(pool.size()),
-        searches_bounds_(PerCentroid && P.d * sizeof(T) >= elkan_min_row_bytes) {
+        searches_bounds_(searches_bounds(P.d)) {
     if (searches_bounds_) {  // left uninitialised: a row's bounds are written before read
       each_.reset(new float[P.n * k]);
       each_slot_.assign(P.n, no_slot);
@@ -309,10 +315,10 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
           failed.push_back({row, mm[r]});
       }
     }
-    if (searches_bounds_)
-      for (std::size_t q = 0; q < std::min(fetch_ahead, failed.size()); ++q) fetch_bounds(failed[q].row);
+    if (!searches_bounds_) return;  // failed rows were handled at once
+    for (std::size_t q = 0; q < std::min(fetch_ahead, failed.size()); ++q) fetch_bounds(failed[q].row);
     for (std::size_t q = 0; q < failed.size(); ++q) {
-      if (searches_bounds_ && q + fetch_ahead < failed.size()) fetch_bounds(failed[q + fetch_ahead].row);
+      if (q + fetch_ahead < failed.size()) fetch_bounds(failed[q + fetch_ahead].row);
       tighten(C, worker, labels, dist, failed[q].row, failed[q].m, tally);
     }
   }

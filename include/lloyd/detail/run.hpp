@@ -40,17 +40,17 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     const std::size_t quiet_budget =
         std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
     const bool cheap_pass = k < 16 || n < 16 * k;
-    if (cheap_pass || Hamerly<T>::memory_bytes(n, k) > quiet_budget)
+    if (cheap_pass || Hamerly<T>::memory_bytes(n, k, d) > quiet_budget)
       a = Algorithm::Lloyd;
-    else if (d * sizeof(T) >= 256 && Exponion<T>::memory_bytes(n, k) <= quiet_budget)
+    else if (d * sizeof(T) >= 256 && Exponion<T>::memory_bytes(n, k, d) <= quiet_budget)
       a = Algorithm::Exponion;
     else
       a = Algorithm::Hamerly;
   }
-  if (a == Algorithm::Exponion && Exponion<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
-  if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Yinyang;
+  if (a == Algorithm::Exponion && Exponion<T>::memory_bytes(n, k, d) > max_memory_bytes) a = Algorithm::Hamerly;
+  if (a == Algorithm::Elkan && Elkan<T>::memory_bytes(n, k, d) > max_memory_bytes) a = Algorithm::Yinyang;
   if (a == Algorithm::Yinyang && Yinyang<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Hamerly;
-  if (a == Algorithm::Hamerly && Hamerly<T>::memory_bytes(n, k) > max_memory_bytes) a = Algorithm::Lloyd;
+  if (a == Algorithm::Hamerly && Hamerly<T>::memory_bytes(n, k, d) > max_memory_bytes) a = Algorithm::Lloyd;
   return a;
 }
 
