@@ -431,6 +431,59 @@ TEMPLATE_TEST_CASE("every update path is bit-identical for any number of threads
   }
 }
 
+TEMPLATE_TEST_CASE("an update told which rows moved gives the bits of a full update", "[kmeans][update]", float,
+                   double) {
+  // After a bounded pass only the moved rows' (task, cluster) sums (fused mode) or their
+  // clusters (sorted mode) are summed again: any set of moves, from one row to over a
+  // quarter of them (then everything is), must give what summing every row gives. Zero
+  // weights, unit rows (cosine), d not a multiple of the SIMD width, 1 and 3 threads.
+  struct Shape {
+    std::size_t n, d, k;
+    bool fused;
+  };
+  const Shape shapes[] = {{30000, 3, 5, true}, {40000, 17, 24, true}, {3000, 40, 150, false}};
+  for (const Shape& sh : shapes)
+    for (bool cosine : {false, true})
+      for (int threads : {1, 3}) {
+        const auto X = lloyd::make_blobs<TestType>(sh.n, sh.d, sh.k, 4.0, sh.n + sh.k).X;
+        std::vector<TestType> w(sh.n);
+        for (std::size_t i = 0; i < sh.n; ++i) w[i] = static_cast<TestType>(i % 5 == 2 ? 0.0 : 0.25 + double(i % 7));
+        lloyd::detail::ThreadPool pool(threads);
+        lloyd::detail::LocalExchange<TestType> ex;
+        auto P = lloyd::detail::make_problem<TestType>(X, w.data(), pool, ex, {sh.n, sh.d, 0}, cosine);
+        if (cosine) P.metric = lloyd::Metric::Cosine;
+        lloyd::detail::LloydSteps<TestType> steps(P, sh.k, pool);
+        REQUIRE(steps.fused() == sh.fused);
+        const auto C = lloyd::random_rows<TestType>(X, sh.k, 1).centroids;
+        std::vector<std::int32_t> labels(sh.n);
+        std::vector<TestType> dist(sh.n, TestType(0));
+        lloyd::detail::Rng rng(sh.n + sh.d);
+        for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(sh.k));
+        lloyd::Matrix<TestType> next(sh.k, sh.d);
+        steps.set_distances_valid(true);
+        steps.update(C, labels.data(), dist.data(), next, nullptr, ex);  // every row summed
+        for (const std::size_t moved : {std::size_t(1), std::size_t(37), sh.n / 50, sh.n / 4 + 1}) {
+          std::vector<lloyd::detail::LabelMove> moves;
+          for (std::size_t m = 0; m < moved; ++m) {
+            const std::size_t i = rng.below(sh.n);
+            const auto to = static_cast<std::int32_t>(rng.below(sh.k));
+            if (to == labels[i] || std::any_of(moves.begin(), moves.end(), [&](const auto& x) { return x.row == i; }))
+              continue;
+            moves.push_back({i, labels[i]});
+            labels[i] = to;
+          }
+          steps.update(C, labels.data(), dist.data(), next, &moves, ex);
+          lloyd::detail::LloydSteps<TestType> fresh(P, sh.k, pool);
+          fresh.set_distances_valid(true);
+          lloyd::Matrix<TestType> full(sh.k, sh.d);
+          fresh.update(C, labels.data(), dist.data(), full, nullptr, ex);
+          INFO("n=" << sh.n << " d=" << sh.d << " k=" << sh.k << " cosine=" << cosine << " threads=" << threads
+                    << " moves=" << moves.size());
+          REQUIRE(next == full);
+        }
+      }
+}
+
 TEMPLATE_TEST_CASE("a fitted state restored into a new model predicts, transforms and scores alike",
                    "[kmeans]", float, double) {
   // Scaled data (the state's scale is not 0), each metric; the copy gives the same bits.

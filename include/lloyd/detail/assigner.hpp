@@ -29,18 +29,26 @@
 // bookkeeping, batches of rows whose bounds failed), so that only its bound logic is new.
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lloyd {
 namespace detail {
+
+/// A row whose label changed in an assignment pass, and its label before it.
+struct LabelMove {
+  std::size_t row;
+  std::int32_t from;
+};
 
 /// What an assignment pass reports (this process's rows).
 struct Assignment {
   double inertia = 0;            ///< sum of weight x loss against the assigned centroid (NaN if skipped)
   std::size_t n_changed = 0;     ///< rows whose label changed
   bool distances_valid = false;  ///< whether dist[] now holds every row's exact loss
-  /// Clusters that gained or lost rows (1 = changed), or null: any may have.
-  const std::vector<char>* dirty = nullptr;
+  /// The rows whose label changed in this pass, each with its label before (any
+  /// order), or null: any row may have changed (a full pass).
+  const std::vector<LabelMove>* moves = nullptr;
   /// Point-centroid distances evaluated (a full pass: n * k).
   std::size_t evaluations = 0;
 };

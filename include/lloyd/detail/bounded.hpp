@@ -5,7 +5,7 @@
 // of the assigner contract (assigner.hpp), the pass over fixed row tasks
 // (partitions.hpp), the full pass through the fused kernel, the batch of rows whose
 // bounds failed (all centroids, through the kernel, together), the label bookkeeping
-// (changed rows, dirty clusters, distance evaluations) and the centroid shifts summed
+// (changed rows and their old labels, distance evaluations) and the centroid shifts summed
 // since the bounds were last brought up to date.
 //
 // A bounded algorithm derives from BoundedAssigner<Derived, T, Arch> (CRTP) and writes
@@ -146,14 +146,13 @@ class BoundedAssigner {
   /// Row i goes through the kernel, against all centroids, after the task's bounded rows.
   void queue(std::size_t worker, std::size_t i) { workers_[worker].rows.push_back(i); }
 
-  /// Row i's label becomes a (a no-op if it is already); the change is counted and both
-  /// clusters are marked dirty.
+  /// Row i's label becomes a (a no-op if it is already); the change is counted and
+  /// recorded (the update re-sums only what it touched).
   void relabel(std::size_t worker, std::int32_t* labels, std::size_t i, std::size_t a, Tally& tally) {
-    const std::size_t old = static_cast<std::size_t>(labels[i]);
-    if (a == old) return;
+    const std::int32_t old = labels[i];
+    if (a == static_cast<std::size_t>(old)) return;
     ++tally.changed;
-    workers_[worker].moves.push_back(old);
-    workers_[worker].moves.push_back(a);
+    workers_[worker].moves.push_back({i, old});
     labels[i] = static_cast<std::int32_t>(a);
   }
 
@@ -192,7 +191,7 @@ class BoundedAssigner {
     std::vector<std::int32_t> labels;
     std::vector<double> second;
     std::vector<double> best;
-    std::vector<std::size_t> moves;
+    std::vector<LabelMove> moves;
   };
 
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
@@ -233,10 +232,9 @@ class BoundedAssigner {
   Assignment report(bool full, const T* dist, bool with_distances) {
     Assignment a;
     if (!full) {
-      dirty_.assign(k_, 0);
-      for (const Worker& w : workers_)
-        for (std::size_t c : w.moves) dirty_[c] = 1;
-      a.dirty = &dirty_;
+      moves_.clear();
+      for (const Worker& w : workers_) moves_.insert(moves_.end(), w.moves.begin(), w.moves.end());
+      a.moves = &moves_;
     }
     valid_ = true;
     moved_ = false;
@@ -257,7 +255,7 @@ class BoundedAssigner {
   std::vector<std::size_t> identity_;  // 0, 1, ...: the rows of a computed block, in order
   std::vector<std::size_t> task_changed_, task_evals_, task_queued_;
   std::vector<double> shift_;  // per centroid: distance moved since the last pass
-  std::vector<char> dirty_;
+  std::vector<LabelMove> moves_;  // the last bounded pass's label changes
   bool valid_ = false;
   bool moved_ = false;
   std::size_t evaluations_ = 0;

@@ -9,14 +9,17 @@
 //  - sorted: collect() groups rows by label (counting sort) and sums each (cluster,
 //    feature slice) in row order. No per-task k x d memory; used for large k * d.
 // Either way every sum has a fixed order (partitions.hpp), so the results do not depend
-// on the threads; and clusters whose rows did not change keep their sums, which are
-// bit-identical to what summing them again would give.
+// on the threads; and sums whose rows did not change are kept, being bit-identical to
+// what summing them again would give. After a bounded pass (which lists the rows that
+// changed label) fused mode re-sums only the (task, cluster) slots those rows left or
+// joined, sorted mode only the clusters they touched.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "assigner.hpp"
 #include "config.hpp"
 #include "exchange.hpp"
 #include "parallel.hpp"
@@ -66,13 +69,13 @@ class ClusterSums {
   }
 
   /// This process's totals for `labels`. `slotted`: the assignment filled the slots
-  /// (fused mode); `dirty` (optional): only these clusters' rows changed since the last
-  /// collect().
-  const ClusterTotals& collect(const std::int32_t* labels, bool slotted, const std::vector<char>* dirty) {
+  /// (fused mode); `moves` (optional): the only rows whose labels changed since the last
+  /// collect(), with their labels then.
+  const ClusterTotals& collect(const std::int32_t* labels, bool slotted, const std::vector<LabelMove>* moves) {
     if (slotted) {
       reduce_slots();
-    } else if (dirty && !stale_ && resum_dirty(labels, *dirty)) {
-      // done: only the dirty clusters were summed again
+    } else if (moves && !stale_ && (fused_ ? resum_slots(labels, *moves) : resum_dirty(labels, *moves))) {
+      // done: only what the moves touched was summed again
     } else if (fused_) {
       gather_slots(labels);
       reduce_slots();
@@ -103,13 +106,85 @@ class ClusterSums {
     }
   }
 
-  // Sums of the dirty clusters only, in the order the full update would use: fused mode
-  // adds per-task partial sums in task order (as reduce_slots), sorted mode sums rows in
-  // row order (as accumulate). Their rows are found with one scan of the labels. Returns
-  // false, doing nothing, when they hold over a quarter of the rows: a full update is
-  // then cheaper.
-  bool resum_dirty(const std::int32_t* labels, const std::vector<char>& dirty) {
+  // Fused mode: slot (t, c) holds the sum of task t's rows labelled c, from zero in row
+  // order (as gather_slots and the fused assignment leave it). A row that moved from a
+  // to b changed only its task's slots (t, a) and (t, b): those are summed again from
+  // the task's rows, and the totals of a and b re-added from their slots in task order
+  // (as reduce_slots). Returns false, doing nothing, when over a quarter of the rows
+  // moved: a full gather is then as cheap.
+  bool resum_slots(const std::int32_t* labels, const std::vector<LabelMove>& moves) {
+    const std::size_t k = k_, d = P_.d, n_tasks = tasks_.count(), per = tasks_.rows_per_chunk();
+    if (4 * moves.size() > P_.n) return false;
+    if (moves.empty()) return true;
+    pair_dirty_.resize(n_tasks * k);  // all zero between calls
+    task_dirty_.assign(n_tasks, 0);
+    cluster_dirty_.assign(k, 0);
+    for (const LabelMove& m : moves) {
+      const std::size_t t = m.row / per, from = static_cast<std::size_t>(m.from);
+      const std::size_t to = static_cast<std::size_t>(labels[m.row]);
+      pair_dirty_[t * k + from] = pair_dirty_[t * k + to] = 1;
+      task_dirty_[t] = 1;
+      cluster_dirty_[from] = cluster_dirty_[to] = 1;
+    }
+    std::vector<std::size_t> todo;
+    for (std::size_t t = 0; t < n_tasks; ++t)
+      if (task_dirty_[t]) todo.push_back(t);
+    task_rows_.resize(pool_.size());
+    row_bufs_.resize(pool_.size(), P_.row_buffer());
+    pool_.parallel_for(todo.size(), [&](std::size_t q, std::size_t worker) {
+      const std::size_t t = todo[q];
+      char* dirty = pair_dirty_.data() + t * k;
+      double* sums = slot_sums_.data() + t * k * d;
+      double* wsum = slot_weight_.data() + t * k;
+      std::size_t* members = slot_members_.data() + t * k;
+      for (std::size_t c = 0; c < k; ++c)
+        if (dirty[c]) {
+          std::fill_n(sums + c * d, d, 0.0);
+          wsum[c] = 0;
+          members[c] = 0;
+        }
+      // The rows to add are found first and read with prefetches: they are scattered
+      // through the task, beyond what the hardware prefetcher follows.
+      std::vector<std::size_t>& rows = task_rows_[worker];
+      rows.resize(per + 1);
+      std::size_t found = 0;
+      for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {  // without branches
+        rows[found] = i;
+        found += dirty[static_cast<std::size_t>(labels[i])] != 0;
+      }
+      rows.resize(found);
+      std::vector<T>& buf = row_bufs_[worker];
+      const std::size_t lines = std::min<std::size_t>(4, (d * sizeof(T) + 63) / 64);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        if (r + fetch_ahead < rows.size()) {
+          const char* ahead = reinterpret_cast<const char*>(P_.X.row(rows[r + fetch_ahead]));
+          for (std::size_t line = 0; line < lines; ++line) __builtin_prefetch(ahead + 64 * line);
+        }
+        const std::size_t i = rows[r], c = static_cast<std::size_t>(labels[i]);
+        const T w = P_.weight(i);
+        if (w <= 0) continue;
+        add_row(sums + c * d, P_.row(i, buf.data()), d, w);
+        wsum[c] += static_cast<double>(w);
+        ++members[c];
+      }
+      std::fill_n(dirty, k, char(0));
+    });
+    std::vector<std::size_t> clusters;
+    for (std::size_t c = 0; c < k; ++c)
+      if (cluster_dirty_[c]) clusters.push_back(c);
+    pool_.parallel_for(clusters.size(), [&](std::size_t q, std::size_t) { reduce_cluster(clusters[q]); });
+    return true;
+  }
+
+  // Sorted mode: the sums of the clusters the moves touched, rows in row order (as
+  // accumulate). Their rows are found with one scan of the labels. Returns false, doing
+  // nothing, when they hold over a quarter of the rows: a full update is then cheaper.
+  bool resum_dirty(const std::int32_t* labels, const std::vector<LabelMove>& moves) {
     const std::size_t d = P_.d, k = k_;
+    cluster_dirty_.assign(k, 0);
+    for (const LabelMove& m : moves)
+      cluster_dirty_[static_cast<std::size_t>(m.from)] = cluster_dirty_[static_cast<std::size_t>(labels[m.row])] = 1;
+    const std::vector<char>& dirty = cluster_dirty_;
     // Rows move only between dirty clusters, so the dirty clusters' members at the last
     // collect() (rows of positive weight) are at most the rows the scan would find: when
     // they alone pass the quarter, skip the scan.
@@ -147,38 +222,16 @@ class ClusterSums {
       double* out = totals_.sums.data() + c * d;
       double wsum = 0;
       std::size_t members = 0;
-      if (fused_) {
-        std::fill_n(out, d, 0.0);
-        std::vector<double> partial(d);
-        std::vector<T> buf = P_.row_buffer();
-        for (std::size_t p = 0; p < m;) {
-          const std::size_t task = rows[p] / tasks_.rows_per_chunk();
-          std::fill(partial.begin(), partial.end(), 0.0);
-          double pw = 0;
-          std::size_t pm = 0;
-          for (; p < m && rows[p] / tasks_.rows_per_chunk() == task; ++p) {
-            const T w = P_.weight(rows[p]);
-            if (w <= 0) continue;
-            add_row(partial.data(), P_.row(rows[p], buf.data()), d, w);
-            pw += static_cast<double>(w);
-            ++pm;
+      for (std::size_t s0 = 0; s0 < d; s0 += slice_)
+        for (std::size_t j = s0; j < std::min(d, s0 + slice_); j += sum_chunk) {
+          double ws = 0;
+          std::size_t ms = 0;
+          sum_rows(rows, m, j, std::min(sum_chunk, std::min(d, s0 + slice_) - j), out + j, ws, ms);
+          if (j == 0) {
+            wsum = ws;
+            members = ms;
           }
-          for (std::size_t j = 0; j < d; ++j) out[j] += partial[j];
-          wsum += pw;
-          members += pm;
         }
-      } else {
-        for (std::size_t s0 = 0; s0 < d; s0 += slice_)
-          for (std::size_t j = s0; j < std::min(d, s0 + slice_); j += sum_chunk) {
-            double ws = 0;
-            std::size_t ms = 0;
-            sum_rows(rows, m, j, std::min(sum_chunk, std::min(d, s0 + slice_) - j), out + j, ws, ms);
-            if (j == 0) {
-              wsum = ws;
-              members = ms;
-            }
-          }
-      }
       totals_.weight[c] = wsum;
       totals_.members[c] = members;
     });
@@ -213,21 +266,25 @@ class ClusterSums {
     const std::size_t per_task = std::max<std::size_t>(1, 4096 / (n_tasks * (d + 2)));
     const std::size_t groups = (k_ + per_task - 1) / per_task;
     pool_.parallel_for(groups, [&](std::size_t g, std::size_t) {
-      for (std::size_t c = g * per_task; c < std::min(k_, (g + 1) * per_task); ++c) {
-        double* out = totals_.sums.data() + c * d;
-        std::fill_n(out, d, 0.0);
-        double w = 0;
-        std::size_t m = 0;
-        for (std::size_t t = 0; t < n_tasks; ++t) {
-          const double* s = slot_sums_.data() + (t * k_ + c) * d;
-          for (std::size_t j = 0; j < d; ++j) out[j] += s[j];
-          w += slot_weight_[t * k_ + c];
-          m += slot_members_[t * k_ + c];
-        }
-        totals_.weight[c] = w;
-        totals_.members[c] = m;
-      }
+      for (std::size_t c = g * per_task; c < std::min(k_, (g + 1) * per_task); ++c) reduce_cluster(c);
     });
+  }
+
+  // Cluster c's totals: its slots added in task order.
+  void reduce_cluster(std::size_t c) {
+    const std::size_t d = P_.d, n_tasks = tasks_.count();
+    double* out = totals_.sums.data() + c * d;
+    std::fill_n(out, d, 0.0);
+    double w = 0;
+    std::size_t m = 0;
+    for (std::size_t t = 0; t < n_tasks; ++t) {
+      const double* s = slot_sums_.data() + (t * k_ + c) * d;
+      for (std::size_t j = 0; j < d; ++j) out[j] += s[j];
+      w += slot_weight_[t * k_ + c];
+      m += slot_members_[t * k_ + c];
+    }
+    totals_.weight[c] = w;
+    totals_.members[c] = m;
   }
 
   // Sorted mode: counting sort of rows by label, then per-cluster weighted sums in row order.
@@ -339,6 +396,12 @@ class ClusterSums {
   Chunking hist_chunks_;
   std::vector<std::size_t> hist_;
   std::vector<std::size_t> order_;
+  static constexpr std::size_t fetch_ahead = 8;  // rows prefetched ahead in resum_slots
+  std::vector<std::vector<std::size_t>> task_rows_;  // resum_slots: per worker, the rows to add
+  std::vector<std::vector<T>> row_bufs_;             // resum_slots: per worker, a working row
+  std::vector<char> pair_dirty_;     // fused: per (task, cluster), set only inside resum_slots
+  std::vector<char> task_dirty_;     // fused: per task
+  std::vector<char> cluster_dirty_;  // per cluster
   std::vector<std::vector<std::size_t>> dirty_rows_;
   std::vector<std::size_t> dirty_order_;
   std::vector<std::size_t> cluster_begin_;

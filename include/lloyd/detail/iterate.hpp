@@ -107,7 +107,7 @@ RunResult<T> iterate(const Problem<T>& P, Matrix<T> centroids, const Params& p, 
     a.n_changed = ex.sum(a.n_changed);
     a.evaluations = ex.sum(a.evaluations);
     r.evaluations += a.evaluations;
-    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.dirty, ex);
+    const auto u = steps.update(centroids, r.labels.data(), dist.data(), next, a.moves, ex);
     assigner.centroids_moved(centroids, next, u.n_relocated > 0);
     std::swap(centroids, next);
     r.n_iter = it;

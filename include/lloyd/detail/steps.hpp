@@ -121,11 +121,11 @@ class LloydSteps {
   /// Clusters left without a row of positive weight take the rows farthest from their
   /// centroid (dist, from assign()), as scikit-learn does (relocate.hpp); those rows'
   /// labels change. A cluster that stays empty (no row can be spared) keeps its old
-  /// centroid. `dirty` (optional) flags the clusters whose rows changed since the
-  /// previous update: only those are summed again (cluster_sums.hpp).
+  /// centroid. `moves` (optional) lists the rows whose labels changed since the
+  /// previous update: only the sums they touch are summed again (cluster_sums.hpp).
   Update update(MatrixView<const T> C_old, std::int32_t* labels, T* dist, Matrix<T>& C_new,
-                const std::vector<char>* dirty, Exchange<T>& ex) {
-    const ClusterTotals* totals = &ex.totals(sums_.collect(labels, gathered_, dirty), scratch_);
+                const std::vector<LabelMove>* moves, Exchange<T>& ex) {
+    const ClusterTotals* totals = &ex.totals(sums_.collect(labels, gathered_, moves), scratch_);
     gathered_ = false;
     std::vector<std::size_t> empty;
     for (std::size_t c = 0; c < k_; ++c)
