@@ -73,25 +73,46 @@ void require_canonical_labels(lloyd::MatrixView<const T> X, lloyd::MatrixView<co
 
 }  // namespace
 
-TEST_CASE("canonical distances are bit-identical whichever routine computes them", "[kernel]") {
+TEMPLATE_TEST_CASE("canonical distances are bit-identical whichever routine computes them", "[kernel]", float,
+                   double) {
+  // One pair at a time, G rows at once, R x G at once, and canonical_sum itself: the same
+  // bits. Every d up to two vectors and a few more; the values span many binades so that
+  // the order of the additions shows.
+  using T = TestType;
+  constexpr std::size_t W = lloyd::detail::simd<T, lloyd::detail::default_arch>::size;
   lloyd::detail::Rng rng(17);
-  for (std::size_t d : {1u, 5u, 16u, 17u, 100u}) {
-    std::vector<float> x(4 * d), y(5 * d);
-    for (auto& v : x) v = static_cast<float>(rng.normal());
-    for (auto& v : y) v = static_cast<float>(rng.normal());
-    const float* xs[4] = {&x[0], &x[d], &x[2 * d], &x[3 * d]};
-    const float* ys[5] = {&y[0], &y[d], &y[2 * d], &y[3 * d], &y[4 * d]};
-    float block[4 * 5], to[5];
-    lloyd::detail::squared_distances_block<4, 5>(xs, ys, d, block);
-    for (std::size_t r = 0; r < 4; ++r) {
-      lloyd::detail::squared_distances_to<5>(xs[r], ys, d, to);
-      for (std::size_t g = 0; g < 5; ++g) {
-        const float one = lloyd::detail::squared_distance(xs[r], ys[g], d);
-        REQUIRE(block[r * 5 + g] == one);
-        REQUIRE(to[g] == one);
+  std::vector<std::size_t> dims;
+  for (std::size_t d = 1; d <= 2 * W + 1; ++d) dims.push_back(d);
+  for (std::size_t d : {31u, 100u}) dims.push_back(d);
+  for (std::size_t d : dims)
+    for (int trial = 0; trial < 50; ++trial) {
+      std::vector<T> x(4 * d), y(5 * d);
+      for (auto& v : x) v = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+      for (auto& v : y) v = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+      const T* xs[4] = {&x[0], &x[d], &x[2 * d], &x[3 * d]};
+      const T* ys[5] = {&y[0], &y[d], &y[2 * d], &y[3 * d], &y[4 * d]};
+      T block[4 * 5], to[5];
+      lloyd::detail::squared_distances_block<4, 5>(xs, ys, d, block);
+      for (std::size_t r = 0; r < 4; ++r) {
+        lloyd::detail::squared_distances_to<5>(xs[r], ys, d, to);
+        for (std::size_t g = 0; g < 5; ++g) {
+          INFO("d = " << d << " trial " << trial);
+          const T one = lloyd::detail::squared_distance(xs[r], ys[g], d);
+          REQUIRE(block[r * 5 + g] == one);
+          REQUIRE(to[g] == one);
+          // the general path (canonical_sum) for the same pair and for the dot product
+          const T wide = lloyd::detail::canonical_sum<lloyd::detail::default_arch>(
+              xs[r], ys[g], d, [](auto a, auto b, auto acc) {
+                const auto diff = a - b;
+                return xsimd::fma(diff, diff, acc);
+              });
+          REQUIRE(wide == one);
+          const T dot = lloyd::detail::canonical_sum<lloyd::detail::default_arch>(
+              xs[r], ys[g], d, [](auto a, auto b, auto acc) { return xsimd::fma(a, b, acc); });
+          REQUIRE(lloyd::detail::dot_product(xs[r], ys[g], d) == dot);
+        }
       }
     }
-  }
 }
 
 TEMPLATE_TEST_CASE("squared_distance matches the scalar reference for any d", "[kernel]", float, double) {
