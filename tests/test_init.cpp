@@ -25,11 +25,12 @@ TEMPLATE_TEST_CASE("greedy k-means++ picks the same rows whether it keeps the tr
                    "[init]", float, double) {
   using K = lloyd::detail::GreedyKMeansPlusPlus<TestType>;
   // d = 3 (awkward for SIMD) to 33, weights with zeros, k = 1 and k = n included.
+  // (tests/golden checks the picks against those recorded before any change.)
   for (std::size_t d : {3u, 16u, 33u}) {
     const auto X = lloyd::make_blobs<TestType>(700, d, 6, 2.0, d).X;
     std::vector<TestType> w(X.rows());
     for (std::size_t i = 0; i < w.size(); ++i) w[i] = TestType(i % 7 == 0 ? 0 : 1 + i % 3);
-    for (std::size_t k : {1u, 5u, 40u, 700u}) {
+    for (std::size_t k : {1u, 5u, 40u, 100u, 700u}) {  // trials 2, 3, 5, 6, 8: every remainder of 4
       for (const TestType* weights : {static_cast<const TestType*>(nullptr), static_cast<const TestType*>(w.data())}) {
         if (weights && k == 700) continue;  // fewer rows of positive weight than k
         lloyd::detail::ThreadPool pool(2);

@@ -177,10 +177,16 @@ class GreedyKMeansPlusPlus {
           for (std::size_t g = 0; g < 4; ++g) tp[t + g] += w * std::min(near, static_cast<double>(dist[g]));
           if constexpr (Keep) std::copy_n(dist, 4, trial_dist_.data() + i * trials + t);
         }
-        for (; t < trials; ++t) {
-          const T c2 = squared_distance<Arch>(x, cand_rows_[t], P_.d);
-          tp[t] += w * std::min(near, static_cast<double>(c2));
-          if constexpr (Keep) trial_dist_[i * trials + t] = c2;
+        const std::size_t rest = trials - t;  // 1 to 3 trials left: x is still read once
+        if (rest == 3)
+          squared_distances_to<3, Arch>(x, cand_rows_.data() + t, P_.d, dist);
+        else if (rest == 2)
+          squared_distances_to<2, Arch>(x, cand_rows_.data() + t, P_.d, dist);
+        else if (rest == 1)
+          dist[0] = squared_distance<Arch>(x, cand_rows_[t], P_.d);
+        for (std::size_t g = 0; g < rest; ++g) {
+          tp[t + g] += w * std::min(near, static_cast<double>(dist[g]));
+          if constexpr (Keep) trial_dist_[i * trials + t + g] = dist[g];
         }
       }
     });
