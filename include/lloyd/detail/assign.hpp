@@ -401,13 +401,8 @@ class AssignKernel {
         }
         const T* x = X.row(src(g + r));
         const T* m = shift_.data();
-#if defined(__GNUC__) || defined(__clang__)
         // Listed rows are scattered in memory: start fetching the ones a few rows ahead.
-        if (g + r + 4 < n) {
-          const char* ahead = reinterpret_cast<const char*>(X.row(src(g + r + 4)));
-          for (std::size_t off = 0; off < d_ * sizeof(T); off += 64) __builtin_prefetch(ahead + off);
-        }
-#endif
+        if (g + r + 4 < n) prefetch(X.row(src(g + r + 4)), d_ * sizeof(T));
         T ss[JB] = {};
         std::size_t s = 0;
         for (; (s + 1) * JB <= d_; ++s)

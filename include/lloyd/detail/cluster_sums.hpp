@@ -55,7 +55,7 @@ class ClusterSums {
     std::size_t* members;
   };
   Slot slot(std::size_t t) {
-    Slot s{slot_sums_.data() + t * k_ * P_.d, slot_weight_.data() + t * k_, slot_members_.data() + t * k_};
+    const Slot s = slot_of(t);
     std::fill_n(s.sums, k_ * P_.d, 0.0);
     std::fill_n(s.weight, k_, 0.0);
     std::fill_n(s.members, k_, std::size_t(0));
@@ -97,6 +97,17 @@ class ClusterSums {
   static constexpr std::size_t feature_slice = 64;  // features per update task (sorted mode)
   static constexpr std::size_t sum_chunk = 32;      // features summed in registers at once
 
+  Slot slot_of(std::size_t t) {
+    return {slot_sums_.data() + t * k_ * P_.d, slot_weight_.data() + t * k_, slot_members_.data() + t * k_};
+  }
+
+  // cluster_dirty_: the clusters the moves left or joined.
+  void mark_touched(const std::int32_t* labels, const std::vector<LabelMove>& moves) {
+    cluster_dirty_.assign(k_, 0);
+    for (const LabelMove& m : moves)
+      cluster_dirty_[static_cast<std::size_t>(m.from)] = cluster_dirty_[static_cast<std::size_t>(labels[m.row])] = 1;
+  }
+
   static void add_row(double* LLOYD_RESTRICT sum, const T* LLOYD_RESTRICT x, std::size_t d, T w) noexcept {
     if (w == T(1)) {
       for (std::size_t j = 0; j < d; ++j) sum[j] += static_cast<double>(x[j]);
@@ -116,37 +127,35 @@ class ClusterSums {
     const std::size_t k = k_, d = P_.d, n_tasks = tasks_.count(), per = tasks_.rows_per_chunk();
     if (4 * moves.size() > P_.n) return false;
     if (moves.empty()) return true;
+    mark_touched(labels, moves);
     pair_dirty_.resize(n_tasks * k);  // all zero between calls
     task_dirty_.assign(n_tasks, 0);
-    cluster_dirty_.assign(k, 0);
     for (const LabelMove& m : moves) {
-      const std::size_t t = m.row / per, from = static_cast<std::size_t>(m.from);
-      const std::size_t to = static_cast<std::size_t>(labels[m.row]);
-      pair_dirty_[t * k + from] = pair_dirty_[t * k + to] = 1;
+      const std::size_t t = m.row / per;
+      pair_dirty_[t * k + static_cast<std::size_t>(m.from)] = pair_dirty_[t * k + static_cast<std::size_t>(labels[m.row])] = 1;
       task_dirty_[t] = 1;
-      cluster_dirty_[from] = cluster_dirty_[to] = 1;
     }
     std::vector<std::size_t> todo;
     for (std::size_t t = 0; t < n_tasks; ++t)
       if (task_dirty_[t]) todo.push_back(t);
-    task_rows_.resize(pool_.size());
-    row_bufs_.resize(pool_.size(), P_.row_buffer());
+    if (row_bufs_.size() != pool_.size()) {
+      task_rows_.resize(pool_.size());
+      row_bufs_.resize(pool_.size(), P_.row_buffer());
+    }
     pool_.parallel_for(todo.size(), [&](std::size_t q, std::size_t worker) {
       const std::size_t t = todo[q];
       char* dirty = pair_dirty_.data() + t * k;
-      double* sums = slot_sums_.data() + t * k * d;
-      double* wsum = slot_weight_.data() + t * k;
-      std::size_t* members = slot_members_.data() + t * k;
+      const Slot into = slot_of(t);
       for (std::size_t c = 0; c < k; ++c)
         if (dirty[c]) {
-          std::fill_n(sums + c * d, d, 0.0);
-          wsum[c] = 0;
-          members[c] = 0;
+          std::fill_n(into.sums + c * d, d, 0.0);
+          into.weight[c] = 0;
+          into.members[c] = 0;
         }
       // The rows to add are found first and read with prefetches: they are scattered
       // through the task, beyond what the hardware prefetcher follows.
       std::vector<std::size_t>& rows = task_rows_[worker];
-      rows.resize(per + 1);
+      rows.resize(per);
       std::size_t found = 0;
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {  // without branches
         rows[found] = i;
@@ -154,18 +163,12 @@ class ClusterSums {
       }
       rows.resize(found);
       std::vector<T>& buf = row_bufs_[worker];
-      const std::size_t lines = std::min<std::size_t>(4, (d * sizeof(T) + 63) / 64);
+      const std::size_t ahead_bytes = std::min<std::size_t>(4 * 64, d * sizeof(T));  // the row's start
       for (std::size_t r = 0; r < rows.size(); ++r) {
-        if (r + fetch_ahead < rows.size()) {
-          const char* ahead = reinterpret_cast<const char*>(P_.X.row(rows[r + fetch_ahead]));
-          for (std::size_t line = 0; line < lines; ++line) __builtin_prefetch(ahead + 64 * line);
-        }
-        const std::size_t i = rows[r], c = static_cast<std::size_t>(labels[i]);
+        if (r + fetch_ahead < rows.size()) prefetch(P_.X.row(rows[r + fetch_ahead]), ahead_bytes);
+        const std::size_t i = rows[r];
         const T w = P_.weight(i);
-        if (w <= 0) continue;
-        add_row(sums + c * d, P_.row(i, buf.data()), d, w);
-        wsum[c] += static_cast<double>(w);
-        ++members[c];
+        if (w > 0) add(into, static_cast<std::size_t>(labels[i]), P_.row(i, buf.data()), d, w);
       }
       std::fill_n(dirty, k, char(0));
     });
@@ -181,9 +184,7 @@ class ClusterSums {
   // nothing, when they hold over a quarter of the rows: a full update is then cheaper.
   bool resum_dirty(const std::int32_t* labels, const std::vector<LabelMove>& moves) {
     const std::size_t d = P_.d, k = k_;
-    cluster_dirty_.assign(k, 0);
-    for (const LabelMove& m : moves)
-      cluster_dirty_[static_cast<std::size_t>(m.from)] = cluster_dirty_[static_cast<std::size_t>(labels[m.row])] = 1;
+    mark_touched(labels, moves);
     const std::vector<char>& dirty = cluster_dirty_;
     // Rows move only between dirty clusters, so the dirty clusters' members at the last
     // collect() (rows of positive weight) are at most the rows the scan would find: when
@@ -242,20 +243,11 @@ class ClusterSums {
   void gather_slots(const std::int32_t* labels) {
     const std::size_t d = P_.d;
     pool_.parallel_for(tasks_.count(), [&](std::size_t t, std::size_t) {
-      double* sums = slot_sums_.data() + t * k_ * d;
-      double* wsum = slot_weight_.data() + t * k_;
-      std::size_t* members = slot_members_.data() + t * k_;
-      std::fill_n(sums, k_ * d, 0.0);
-      std::fill_n(wsum, k_, 0.0);
-      std::fill_n(members, k_, std::size_t(0));
+      const Slot into = slot(t);
       std::vector<T> buf = P_.row_buffer();
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {
         const T w = P_.weight(i);
-        if (w <= 0) continue;
-        const std::size_t c = static_cast<std::size_t>(labels[i]);
-        add_row(sums + c * d, P_.row(i, buf.data()), d, w);
-        wsum[c] += static_cast<double>(w);
-        ++members[c];
+        if (w > 0) add(into, static_cast<std::size_t>(labels[i]), P_.row(i, buf.data()), d, w);
       }
     });
   }

@@ -87,5 +87,17 @@ LLOYD_ALWAYS_INLINE T reduce_min(const xsimd::batch<T, Arch>& v) noexcept {
   }
 }
 
+/// Asks the caches for the 64-byte lines holding [p, p + bytes): for memory about to be
+/// read at addresses the hardware prefetcher cannot guess (listed rows, a row's bounds).
+inline void prefetch(const void* p, std::size_t bytes) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  const char* c = static_cast<const char*>(p);
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 }  // namespace detail
 }  // namespace lloyd

@@ -334,9 +334,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // Elkan: exact distances a search may add to sharpen the row's l.
   static constexpr std::size_t sharpen_steps = 4;
   void fetch_bounds(std::size_t i) const noexcept {
-    const char* p = reinterpret_cast<const char*>(each_.get() + i * k_);
-    const std::size_t bytes = std::min<std::size_t>(k_ * sizeof(float), 16 * 64);
-    for (std::size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+    prefetch(each_.get() + i * k_, std::min<std::size_t>(k_ * sizeof(float), 16 * 64));
   }
 
   // The bounds prove row i keeps its label.

@@ -183,7 +183,7 @@ class GreedyKMeansPlusPlus {
         else if (rest == 2)
           squared_distances_to<2, Arch>(x, cand_rows_.data() + t, P_.d, dist);
         else if (rest == 1)
-          dist[0] = squared_distance<Arch>(x, cand_rows_[t], P_.d);
+          squared_distances_to<1, Arch>(x, cand_rows_.data() + t, P_.d, dist);
         for (std::size_t g = 0; g < rest; ++g) {
           tp[t + g] += w * std::min(near, static_cast<double>(dist[g]));
           if constexpr (Keep) trial_dist_[i * trials + t + g] = dist[g];
