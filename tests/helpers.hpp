@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <type_traits>
 #include <vector>
 
 namespace lloyd_test {
@@ -32,6 +33,13 @@ inline constexpr bool under_asan = false;
 /// The thread counts a determinism test compares with one thread: `full`, or under
 /// AddressSanitizer 3 alone (more threads than cores, uneven partitions).
 inline std::vector<int> thread_sweep(std::vector<int> full) { return under_asan ? std::vector<int>{3} : full; }
+
+/// Whether a float/double test runs its case i: always, or under AddressSanitizer every
+/// other case, float the even ones and double the odd ones (between them, every case).
+template <class T>
+bool asan_share(std::size_t i) {
+  return !under_asan || i % 2 == (std::is_same<T, double>::value ? 1u : 0u);
+}
 
 /// True when a and b describe the same partition (equal up to renaming the labels).
 inline bool same_partition(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {

@@ -1,5 +1,6 @@
 // Same seed, same data: bit-identical results for every algorithm, metric and seeding,
-// for n_threads = 1, 2, 3, 8 (under AddressSanitizer 3 only), and run after run.
+// for n_threads = 1, 2, 3, 8 (under AddressSanitizer 3 only, and float and double
+// sharing the combinations of the first test), and run after run.
 #include <catch2/catch.hpp>
 #include <lloyd/lloyd.hpp>
 
@@ -32,7 +33,8 @@ TEMPLATE_TEST_CASE("every algorithm, metric and seeding is deterministic across 
   int combo = 0;
   for (auto a : algorithms)
     for (auto m : metrics) {
-      const auto init = inits[combo++ % 3];
+      const auto init = inits[combo % 3];
+      if (!lloyd_test::asan_share<TestType>(static_cast<std::size_t>(combo++))) continue;
       lloyd::Params p;
       p.n_clusters = 30;
       p.seed = 77;
