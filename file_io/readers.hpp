@@ -568,6 +568,13 @@ Table<T> open_npy(const std::string& path) {
   return read_npy_data<T>(in, L, path);
 }
 
+/// The CSV file at `path` as T (read_csv).
+template <class T>
+Table<T> open_csv(const std::string& path, CsvOptions opt = {}) {
+  std::ifstream in = detail::open_input(path);
+  return read_csv<T>(in, path, opt);
+}
+
 /// The raw float32 file at `path` (dims values per row) as T: mapped for T = float on a
 /// little-endian machine, else read and converted.
 template <class T>

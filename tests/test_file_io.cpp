@@ -286,9 +286,10 @@ TEST_CASE("read_npy / read_csv as float32: values float32 cannot hold are errors
         "t.csv:2, column 2: '1e39' is out of float32's range (use --float64)");
 }
 
-TEST_CASE("open_npy / open_raw_f32: mapped when the file stores the fit's type, else converted", "[file_io]") {
+TEST_CASE("open_npy / open_raw_f32 / open_csv: mapped when the file stores the fit's type, else converted",
+          "[file_io]") {
   Scratch f32("file_io_map32.npy"), f64("file_io_map64.npy"), fort("file_io_fortran.npy"), raw("file_io_map.f32"),
-      nan("file_io_nan.npy"), cut("file_io_cut.npy");
+      nan("file_io_nan.npy"), cut("file_io_cut.npy"), csv("file_io_open.csv");
   const std::vector<float> v{1.5f, -2, 3, 4, 5, 6.25f};
   auto put = [](const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; };
   put(f32.path, npy_bytes("<f4", "(2, 3)", false, bytes_of(v)));
@@ -313,6 +314,11 @@ TEST_CASE("open_npy / open_raw_f32: mapped when the file stores the fit's type, 
   same(raw_mapped);
   same(lloyd_io::open_raw_f32<double>(raw.path, 3));
   CHECK(error_of([&] { lloyd_io::open_raw_f32<float>(raw.path, 4); }).find("24 bytes is not a whole number") !=
+        std::string::npos);
+  put(csv.path, "a;b;c\n1.5;-2;3\n4;5;6.25\n");
+  same(lloyd_io::open_csv<float>(csv.path));  // header and delimiter detected
+  same(lloyd_io::open_csv<double>(csv.path, {';', 1}));
+  CHECK(error_of([&] { lloyd_io::open_csv<float>(csv.path + ".absent"); }).find(": cannot open (") !=
         std::string::npos);
 
   put(nan.path, npy_bytes("<f4", "(2, 3)", false, bytes_of<float>({1, 2, 3, 4, std::nanf(""), 6})));

@@ -11,11 +11,8 @@
 // 1 anything else. Errors are one line on stderr: "lloyd-cluster: error: ...".
 #include <lloyd/lloyd.hpp>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -63,9 +60,7 @@ Table<T> read_input(const Options& o) {
   }
   if (format == "npy") return lloyd_io::open_npy<T>(o.input);
   if (format == "raw") return lloyd_io::open_raw_f32<T>(o.input, o.dims);
-  std::ifstream in(o.input, std::ios::binary);
-  if (!in) throw InputError(o.input + ": cannot open (" + std::strerror(errno) + ")");
-  return lloyd_io::read_csv<T>(in, o.input, {o.delimiter, o.header});
+  return lloyd_io::open_csv<T>(o.input, {o.delimiter, o.header});
 }
 
 template <class T>
@@ -77,14 +72,7 @@ lloyd::MatrixView<const T> view_of(const Table<T>& t) {
 // d the input's features.
 template <class T>
 Table<T> read_centroids(const std::string& path, std::size_t d) {
-  Table<T> C;
-  if (lloyd_io::format_from_name(path) == "npy") {
-    C = lloyd_io::open_npy<T>(path);
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path + ": cannot open (" + std::strerror(errno) + ")");
-    C = lloyd_io::read_csv<T>(in, path);
-  }
+  Table<T> C = lloyd_io::format_from_name(path) == "npy" ? lloyd_io::open_npy<T>(path) : lloyd_io::open_csv<T>(path);
   if (C.cols != d)
     throw InputError(path + ": centroids of " + std::to_string(C.cols) + " features, but the input has " +
                      std::to_string(d));

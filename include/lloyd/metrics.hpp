@@ -77,6 +77,42 @@ inline void check_cluster_count(std::size_t m, std::size_t n, const char* who) {
     throw_invalid(who, ": ", m, " distinct labels for ", n, " rows; need 2 to n - 1 = ", n - 1, " clusters");
 }
 
+// The clusters of checked labels, as calinski_harabasz and davies_bouldin see them: each
+// row's cluster (0..m-1), the clusters' sizes and means (double).
+template <class T>
+struct ClusterStats {
+  ClusterStats(MatrixView<const T> X_, const std::vector<std::int32_t>& labels, const char* who) : X(X_) {
+    m = compact_labels(X, labels, of, who);
+    check_cluster_count(m, X.rows(), who);
+    cluster_means(X, of, m, count, mean);
+  }
+  // Squared distance from row i to its cluster's mean.
+  double within(std::size_t i) const {
+    const std::size_t d = X.cols();
+    const double* c = mean.data() + of[i] * d;
+    double s2 = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double t = static_cast<double>(X(i, j)) - c[j];
+      s2 += t * t;
+    }
+    return s2;
+  }
+  // Squared distance between the means of clusters a and b.
+  double between(std::size_t a, std::size_t b) const {
+    const std::size_t d = X.cols();
+    double s2 = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double t = mean[a * d + j] - mean[b * d + j];
+      s2 += t * t;
+    }
+    return s2;
+  }
+
+  MatrixView<const T> X;
+  std::vector<std::size_t> of;
+  std::size_t m = 0;
+  std::vector<double> count, mean;
+};
 
 template <class T, class Arch>
 double silhouette_impl(MatrixView<const T> X, const std::vector<std::int32_t>& labels, std::size_t sample_size = 0,
@@ -133,55 +169,32 @@ double silhouette_impl(MatrixView<const T> X, const std::vector<std::int32_t>& l
 
 template <class T>
 double calinski_harabasz_impl(MatrixView<const T> X, const std::vector<std::int32_t>& labels) {
-  std::vector<std::size_t> c;
-  const std::size_t m = compact_labels(X, labels, c, "calinski_harabasz");
-  check_cluster_count(m, X.rows(), "calinski_harabasz");
-  const std::size_t n = X.rows(), d = X.cols();
-  std::vector<double> count, mean;
-  cluster_means(X, c, m, count, mean);
+  const ClusterStats<T> C(X, labels, "calinski_harabasz");
+  const std::size_t n = X.rows(), d = X.cols(), m = C.m;
   std::vector<double> all(d, 0.0);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j) all[j] += static_cast<double>(X(i, j));
   for (double& v : all) v /= double(n);
   double between = 0, within = 0;
   for (std::size_t q = 0; q < m; ++q)
-    for (std::size_t j = 0; j < d; ++j) between += count[q] * (mean[q * d + j] - all[j]) * (mean[q * d + j] - all[j]);
-  for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < d; ++j) {
-      const double t = static_cast<double>(X(i, j)) - mean[c[i] * d + j];
-      within += t * t;
+      const double t = C.mean[q * d + j] - all[j];
+      between += C.count[q] * t * t;
     }
+  for (std::size_t i = 0; i < n; ++i) within += C.within(i);
   return within == 0 ? 1.0 : between * double(n - m) / (within * double(m - 1));
 }
 
 template <class T>
 double davies_bouldin_impl(MatrixView<const T> X, const std::vector<std::int32_t>& labels) {
-  std::vector<std::size_t> c;
-  const std::size_t m = compact_labels(X, labels, c, "davies_bouldin");
-  check_cluster_count(m, X.rows(), "davies_bouldin");
-  const std::size_t n = X.rows(), d = X.cols();
-  std::vector<double> count, mean;
-  cluster_means(X, c, m, count, mean);
+  const ClusterStats<T> C(X, labels, "davies_bouldin");
+  const std::size_t n = X.rows(), m = C.m;
   std::vector<double> spread(m, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    double s2 = 0;
-    for (std::size_t j = 0; j < d; ++j) {
-      const double t = static_cast<double>(X(i, j)) - mean[c[i] * d + j];
-      s2 += t * t;
-    }
-    spread[c[i]] += std::sqrt(s2);
-  }
-  for (std::size_t q = 0; q < m; ++q) spread[q] /= count[q];
+  for (std::size_t i = 0; i < n; ++i) spread[C.of[i]] += std::sqrt(C.within(i));
+  for (std::size_t q = 0; q < m; ++q) spread[q] /= C.count[q];
   std::vector<double> between(m * m, 0.0);
   for (std::size_t a = 0; a < m; ++a)
-    for (std::size_t b = 0; b < m; ++b) {
-      double s2 = 0;
-      for (std::size_t j = 0; j < d; ++j) {
-        const double t = mean[a * d + j] - mean[b * d + j];
-        s2 += t * t;
-      }
-      between[a * m + b] = std::sqrt(s2);
-    }
+    for (std::size_t b = 0; b < m; ++b) between[a * m + b] = std::sqrt(C.between(a, b));
   // As scikit-learn: 0 when all spreads or all centre distances are (nearly) zero;
   // coincident centres do not count.
   auto near_zero = [](double v) { return std::abs(v) <= 1e-8; };

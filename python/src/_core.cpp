@@ -391,36 +391,39 @@ std::vector<std::int32_t> labels_of(const Labels& labels) {
   return std::vector<std::int32_t>(labels.data(), labels.data() + labels.size());
 }
 
-template <class T>
-double silhouette(const Array<T>& X, const Labels& labels, std::size_t sample_size, std::uint64_t seed, int n_threads) {
+// score(view of X, labels) without the GIL.
+template <class T, class Score>
+double scored(const Array<T>& X, const Labels& labels, Score score) {
   const auto Xv = view_of(X, "X");
   const auto l = labels_of(labels);
   py::gil_scoped_release nogil;
-  return lloyd::silhouette_score(Xv, l, sample_size, seed, n_threads);
-}
-
-template <class T>
-double calinski_harabasz(const Array<T>& X, const Labels& labels) {
-  const auto Xv = view_of(X, "X");
-  const auto l = labels_of(labels);
-  py::gil_scoped_release nogil;
-  return lloyd::calinski_harabasz(Xv, l);
-}
-
-template <class T>
-double davies_bouldin(const Array<T>& X, const Labels& labels) {
-  const auto Xv = view_of(X, "X");
-  const auto l = labels_of(labels);
-  py::gil_scoped_release nogil;
-  return lloyd::davies_bouldin(Xv, l);
+  return score(Xv, l);
 }
 
 template <class T>
 void bind_scores(py::module_& m) {
-  m.def("silhouette_score", &silhouette<T>, py::arg("X"), py::arg("labels"), py::arg("sample_size"), py::arg("seed"),
-        py::arg("n_threads"));
-  m.def("calinski_harabasz_score", &calinski_harabasz<T>, py::arg("X"), py::arg("labels"));
-  m.def("davies_bouldin_score", &davies_bouldin<T>, py::arg("X"), py::arg("labels"));
+  using View = lloyd::MatrixView<const T>;
+  using Ints = std::vector<std::int32_t>;
+  m.def(
+      "silhouette_score",
+      [](const Array<T>& X, const Labels& labels, std::size_t sample_size, std::uint64_t seed, int n_threads) {
+        return scored(X, labels, [&](View Xv, const Ints& l) {
+          return lloyd::silhouette_score(Xv, l, sample_size, seed, n_threads);
+        });
+      },
+      py::arg("X"), py::arg("labels"), py::arg("sample_size"), py::arg("seed"), py::arg("n_threads"));
+  m.def(
+      "calinski_harabasz_score",
+      [](const Array<T>& X, const Labels& labels) {
+        return scored(X, labels, [](View Xv, const Ints& l) { return lloyd::calinski_harabasz(Xv, l); });
+      },
+      py::arg("X"), py::arg("labels"));
+  m.def(
+      "davies_bouldin_score",
+      [](const Array<T>& X, const Labels& labels) {
+        return scored(X, labels, [](View Xv, const Ints& l) { return lloyd::davies_bouldin(Xv, l); });
+      },
+      py::arg("X"), py::arg("labels"));
 }
 
 }  // namespace
