@@ -108,7 +108,8 @@ lloyd::Result<T> fit(const Options& o, lloyd::MatrixView<const T> X, const Table
   lloyd::Params p = o.params;
   p.n_clusters = k;
   status.show(C ? "  k = " + std::to_string(k) + ": iterating from " + o.init_path + " ..."
-                : "  k = " + std::to_string(k) + ": seeding (" + lloyd::to_string(p.init) + ") ...");
+                : "  k = " + std::to_string(k) + ": seeding (" +
+                      lloyd::to_string(lloyd::seeding_for(p.init, k, X.rows())) + ") ...");
   double last = -1;
   p.on_iteration = [&](const lloyd::IterationStats& s) {
     if (s.elapsed_seconds - last < 0.1) return;

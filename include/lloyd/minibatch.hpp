@@ -52,7 +52,7 @@ struct MiniBatchParams {
   int max_no_improvement = 10;
   /// Seeding, on a random sample of init_size rows (Init::Auto chooses as KMeans does,
   /// from k and the sample's size).
-  Init init = Init::KMeansPlusPlus;
+  Init init = Init::Auto;
   /// Rows sampled for seeding; 0 means 3 x batch_size (at least k, at most n).
   std::size_t init_size = 0;
   /// Seedings tried (each scored on the sample); the best is kept.

@@ -2,8 +2,9 @@
 """lloyd against scikit-learn (KMeans "lloyd" and "elkan", MiniBatchKMeans) and faiss
 (where installed), from Python, on the same arrays.
 
-For each shape: a whole default fit of each (k-means++ seeding, one init: n_init=1 for
-every library, tol 1e-4; faiss: its own random seeding, 25 iterations, on all rows
+For each shape: a whole default fit of each (one init: n_init=1 for every library;
+scikit-learn seeds with k-means++, lloyd with its default init="auto", the same below
+k = 128 and k-means|| above; tol 1e-4; faiss: its own random seeding, 25 iterations, on all rows
 rather than its default sample of 256 per centroid) and 10 fixed iterations
 from the same starting centroids (the first run's k-means++ rows, tol=0) with the time
 per iteration; mini-batch defaults (batch 1024, n_init=3). The fastest of --repeat runs

@@ -27,7 +27,7 @@ namespace detail {
 /// (a distributed fit), k-means|| for every Init but Random.
 template <class T, class Arch = default_arch>
 Matrix<T> seed_centroids(Exchange<T>& ex, const Problem<T>& P, Init init, std::size_t k, Rng& rng, ThreadPool& pool) {
-  if (init == Init::Auto) init = (k >= 128 && P.total_rows >= 16 * k) ? Init::KMeansParallel : Init::KMeansPlusPlus;
+  init = seeding_for(init, k, P.total_rows);
   if (init == Init::KMeansPlusPlus && !ex.greedy_seeding()) init = Init::KMeansParallel;
   switch (init) {
     case Init::Random: return random_seeding(ex, P, k, rng).centroids;
