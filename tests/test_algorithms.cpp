@@ -4,8 +4,8 @@
 #include <lloyd/lloyd.hpp>
 
 #include <iterator>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "helpers.hpp"

@@ -17,7 +17,7 @@ enum class Init {
   KMeansPlusPlus,  ///< greedy k-means++ (2 + ln k trials per centroid, as scikit-learn)
   Random,          ///< k distinct rows drawn at random (with probability proportional to weight)
   KMeansParallel,  ///< k-means|| (Bahmani et al. 2012): a few parallel sampling rounds, then k-means++
-  Auto,            ///< KMeansParallel for large k (k >= 128 and n >= 16 k), else KMeansPlusPlus
+  Auto,            ///< KMeansParallel for large k, else KMeansPlusPlus (the rule: seeding_for)
 };
 
 /// The seeding `init` runs for k clusters of n rows: Init::Auto resolved (k-means|| for

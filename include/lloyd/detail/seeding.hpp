@@ -22,9 +22,9 @@
 namespace lloyd {
 namespace detail {
 
-/// The seeding Params ask for. Init::Auto: k-means|| for large k (k >= 128 and
-/// n >= 16 k), else greedy k-means++; where the exchange cannot run greedy k-means++
-/// (a distributed fit), k-means|| for every Init but Random.
+/// The seeding Params ask for, Init::Auto resolved by seeding_for (params.hpp); where
+/// the exchange cannot run greedy k-means++ (a distributed fit), k-means|| for every
+/// Init but Random.
 template <class T, class Arch = default_arch>
 Matrix<T> seed_centroids(Exchange<T>& ex, const Problem<T>& P, Init init, std::size_t k, Rng& rng, ThreadPool& pool) {
   init = seeding_for(init, k, P.total_rows);
