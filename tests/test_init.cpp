@@ -116,6 +116,36 @@ TEMPLATE_TEST_CASE("k-means|| picks k distinct rows, deterministically for any t
   }
 }
 
+TEMPLATE_TEST_CASE("k-means|| gives the same bits whether its bounds skip rows or not", "[init]", float, double) {
+  using KP = lloyd::detail::KMeansParallel<TestType>;
+  // d = 3 and 17 (not multiples of the SIMD width) and 64; n = 150 with k = n, n below
+  // one chunk (2048 rows) and above; weights with zeros; unit rows (Metric::Cosine).
+  std::size_t skipped = 0;
+  for (std::size_t d : {3u, 17u, 64u})
+    for (std::size_t n : {150u, 1500u, 7000u})
+      for (std::size_t k : {1u, 9u, 150u}) {
+        const auto X = lloyd::make_blobs<TestType>(n, d, 40, 1.0, n + d).X;
+        std::vector<TestType> w(n);
+        for (std::size_t i = 0; i < n; ++i) w[i] = TestType(i % 5 == 0 ? 0 : 1 + i % 4);
+        for (int variant = 0; variant < 3; ++variant) {
+          if (variant == 1 && k == n) continue;  // fewer rows of positive weight than k
+          lloyd::detail::ThreadPool pool(2);
+          lloyd::detail::LocalExchange<TestType> ex;
+          const auto P = lloyd::detail::make_problem<TestType>(X, variant == 1 ? w.data() : nullptr, pool, ex,
+                                                               lloyd::detail::InputShape{n, d, 0}, variant == 2);
+          lloyd::detail::Rng r1(5), r2(5);
+          KP bounded(ex, P, pool, true), plain(ex, P, pool, false);
+          const auto a = bounded.run(k, r1, 0, 5);
+          const auto b = plain.run(k, r2, 0, 5);
+          REQUIRE(a.indices == b.indices);
+          REQUIRE(lloyd_test::identical(a.centroids, b.centroids));
+          REQUIRE(plain.rows_skipped() == 0);
+          skipped += bounded.rows_skipped();
+        }
+      }
+  REQUIRE(skipped > 0);  // the bounds did skip rows (blobs: most rows are near a candidate)
+}
+
 TEMPLATE_TEST_CASE("k-means|| seeds one centroid per well-separated blob", "[init]", float, double) {
   for (std::uint64_t seed = 0; seed < 4; ++seed) {
     const auto b = lloyd::make_blobs<TestType>(5000, 6, 20, 0.01, 300 + seed);

@@ -12,6 +12,7 @@
 
 #include "../matrix.hpp"
 #include "assign.hpp"
+#include "bounds.hpp"
 #include "exchange.hpp"
 #include "kmeans_plusplus.hpp"
 #include "parallel.hpp"
@@ -34,30 +35,75 @@ inline double hashed_uniform(std::uint64_t seed, std::uint64_t round, std::uint6
 /// distance to its nearest candidate so far (closest, ties keep the earlier candidate)
 /// and that candidate's number (nearest), through the tiled kernel; chunk_pot[c] = the
 /// sum of weight x closest over chunk c.
+///
+/// Rows that no new candidate can come closer to are skipped (the triangle inequality,
+/// as in Hamerly's algorithm; Raff, "Exact Acceleration of K-Means++ and K-Means||",
+/// IJCAI 2021): with `reach[a]` a lower bound of the exact distance from earlier
+/// candidate a to the nearest new one, a row whose distance to its candidate a is u
+/// keeps it when u (1 + g) < (reach[a] - u)(1 - g) (BoundMath). Its computed distance
+/// would have lost the strict comparison anyway, so skipping changes no bit. Without
+/// earlier candidates (first = 0), or with reach null, every row is computed. Returns
+/// the number of rows skipped.
 template <class T, class Arch>
-void absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel<T, Arch>& kernel,
+std::size_t absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel<T, Arch>& kernel,
                        std::vector<typename AssignKernel<T, Arch>::Workspace>& ws, ThreadPool& pool,
-                       MatrixView<const T> C, std::size_t first, std::vector<double>& closest,
-                       std::vector<std::uint32_t>& nearest, std::vector<double>& chunk_pot) {
+                       MatrixView<const T> C, std::size_t first, const double* reach,
+                       std::vector<double>& closest, std::vector<std::uint32_t>& nearest,
+                       std::vector<double>& chunk_pot, std::vector<std::size_t>& chunk_skipped) {
   const std::size_t d = P.d;
-  kernel.set_centroids(C);
+  const BoundMath math(kernel.relative_error());
+  const bool bounded = first > 0 && reach != nullptr;
   pool.parallel_for(chunks.count(), [&](std::size_t ch, std::size_t worker) {
     const std::size_t b = chunks.begin(ch), e = chunks.end(ch);
-    std::vector<std::int32_t> lab(e - b);
-    Matrix<T> block;
-    const MatrixView<const T> Y = P.rows(b, e, block);  // rows b.. as Y's 0..
-    kernel.assign(Y, 0, e - b, lab.data(), ws[worker]);
-    double pot = 0;
+    std::vector<std::size_t> rows;  // of Y: the rows some new candidate may come closer to
+    rows.reserve(e - b);
     for (std::size_t i = b; i < e; ++i) {
-      const std::size_t c = static_cast<std::size_t>(lab[i - b]);
-      const double dist = static_cast<double>(squared_distance<Arch>(Y.row(i - b), C.row(c), d));
-      if (dist < closest[i]) {
-        closest[i] = dist;
-        nearest[i] = static_cast<std::uint32_t>(first + c);
+      if (bounded) {
+        const double u = math.upper(closest[i]);
+        if (math.keeps(u, BoundMath::sub_down(reach[nearest[i]], u))) continue;
       }
-      pot += static_cast<double>(P.weight(i)) * closest[i];
+      rows.push_back(i - b);
     }
+    if (!rows.empty()) {
+      std::vector<std::int32_t> lab(rows.size());
+      Matrix<T> block;
+      const MatrixView<const T> Y = P.rows(b, e, block);  // rows b.. as Y's 0..
+      kernel.assign_rows(Y, rows.data(), rows.size(), lab.data(), nullptr, ws[worker]);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const std::size_t i = b + rows[r], c = static_cast<std::size_t>(lab[r]);
+        const double dist = static_cast<double>(squared_distance<Arch>(Y.row(rows[r]), C.row(c), d));
+        if (dist < closest[i]) {
+          closest[i] = dist;
+          nearest[i] = static_cast<std::uint32_t>(first + c);
+        }
+      }
+    }
+    double pot = 0;
+    for (std::size_t i = b; i < e; ++i) pot += static_cast<double>(P.weight(i)) * closest[i];
     chunk_pot[ch] = pot;
+    chunk_skipped[ch] = (e - b) - rows.size();
+  });
+  std::size_t skipped = 0;
+  for (std::size_t ch = 0; ch < chunks.count(); ++ch) skipped += chunk_skipped[ch];
+  return skipped;
+}
+
+/// reach[a] = a lower bound of the exact distance from each of the `first` earlier
+/// candidates (rows of `earlier`) to its nearest one of C, whose kernel is set.
+template <class T, class Arch>
+void candidate_reach(AssignKernel<T, Arch>& kernel, std::vector<typename AssignKernel<T, Arch>::Workspace>& ws,
+                     ThreadPool& pool, MatrixView<const T> earlier, MatrixView<const T> C, std::vector<double>& reach) {
+  const std::size_t m = earlier.rows(), d = C.cols();
+  reach.resize(m);
+  const BoundMath math(kernel.relative_error());
+  const Chunking parts = Chunking::of_rows(m, 256);
+  pool.parallel_for(parts.count(), [&](std::size_t p, std::size_t worker) {
+    const std::size_t b = parts.begin(p), e = parts.end(p);
+    std::vector<std::int32_t> lab(e - b);
+    kernel.assign(earlier, b, e, lab.data(), ws[worker]);
+    for (std::size_t a = b; a < e; ++a)
+      reach[a] = math.lower(static_cast<double>(
+          squared_distance<Arch>(earlier.row(a), C.row(static_cast<std::size_t>(lab[a - b])), d)));
   });
 }
 
@@ -73,7 +119,9 @@ void absorb_candidates(const Problem<T>& P, const Chunking& chunks, AssignKernel
 template <class T, class Arch = default_arch>
 class KMeansParallel {
  public:
-  KMeansParallel(Exchange<T>& ex, const Problem<T>& P, ThreadPool& pool)
+  /// bounds = false computes every row's distance to every candidate (for tests: the
+  /// same bits either way).
+  KMeansParallel(Exchange<T>& ex, const Problem<T>& P, ThreadPool& pool, bool bounds = true)
       : ex_(ex),
         P_(P),
         pool_(pool),
@@ -81,6 +129,8 @@ class KMeansParallel {
         closest_(P.n, std::numeric_limits<double>::infinity()),
         nearest_(P.n, 0),
         chunk_pot_(chunks_.count()),
+        chunk_skipped_(chunks_.count()),
+        bounds_(bounds),
         is_candidate_(P.n, 0),
         kernel_(P.d, P.mean.data()),
         ws_(pool.size()) {}
@@ -109,6 +159,10 @@ class KMeansParallel {
     return reduce(k, rng);
   }
 
+  /// Rows (of this process, summed over the rounds) whose distances to a round's new
+  /// candidates the bounds made unnecessary.
+  std::size_t rows_skipped() const noexcept { return skipped_; }
+
  private:
   // This process's rows kept in one round, in row order.
   std::vector<std::uint64_t> sample(std::uint64_t stream, int round, double oversampling, double pot) {
@@ -135,8 +189,13 @@ class KMeansParallel {
       if (g >= P_.first_row && g < P_.first_row + P_.n) is_candidate_[static_cast<std::size_t>(g - P_.first_row)] = 1;
     }
     const Matrix<T> C = rows_by_index(ex_, P_, fresh);
+    kernel_.set_centroids(C);
+    if (bounds_ && first > 0)
+      candidate_reach<T, Arch>(kernel_, ws_, pool_, MatrixView<const T>(rows_.data(), first, P_.d, C.stride()), C,
+                               reach_);
     rows_.insert(rows_.end(), C.data(), C.data() + C.rows() * C.stride());
-    absorb_candidates<T, Arch>(P_, chunks_, kernel_, ws_, pool_, C, first, closest_, nearest_, chunk_pot_);
+    skipped_ += absorb_candidates<T, Arch>(P_, chunks_, kernel_, ws_, pool_, C, first, bounds_ ? reach_.data() : nullptr,
+                                           closest_, nearest_, chunk_pot_, chunk_skipped_);
   }
 
   // Weighted greedy k-means++ on the candidates (weight = rows nearest to each).
@@ -166,11 +225,15 @@ class KMeansParallel {
   std::vector<double> closest_;
   std::vector<std::uint32_t> nearest_;
   std::vector<double> chunk_pot_;
+  std::vector<std::size_t> chunk_skipped_;
+  const bool bounds_;
+  std::size_t skipped_ = 0;  // rows the bounds kept out of the kernel, over all rounds
   std::vector<unsigned char> is_candidate_;
   AssignKernel<T, Arch> kernel_;
   std::vector<typename AssignKernel<T, Arch>::Workspace> ws_;
   std::vector<std::uint64_t> index_;  // candidates' global indices
   std::vector<T> rows_;               // candidates' rows (padded stride)
+  std::vector<double> reach_;         // per earlier candidate: lower bound of the distance to the newest ones
 };
 
 template <class T, class Arch = default_arch>
