@@ -21,11 +21,12 @@ TEMPLATE_TEST_CASE("k-means++ picks k distinct rows and copies them", "[init]", 
   }
 }
 
-TEMPLATE_TEST_CASE("greedy k-means++ picks the same rows whether it keeps the trials' distances or recomputes",
-                   "[init]", float, double) {
+TEMPLATE_TEST_CASE("greedy k-means++ picks the same rows whether it keeps the trials' distances or recomputes, "
+                   "with or without bounds", "[init]", float, double) {
   using K = lloyd::detail::GreedyKMeansPlusPlus<TestType>;
   // d = 3 (awkward for SIMD) to 33, weights with zeros, k = 1 and k = n included.
   // (tests/golden checks the picks against those recorded before any change.)
+  std::size_t skipped = 0;
   for (std::size_t d : {3u, 16u, 33u}) {
     const auto X = lloyd::make_blobs<TestType>(700, d, 6, 2.0, d).X;
     std::vector<TestType> w(X.rows());
@@ -36,16 +37,29 @@ TEMPLATE_TEST_CASE("greedy k-means++ picks the same rows whether it keeps the tr
         lloyd::detail::ThreadPool pool(2);
         const auto P = lloyd::detail::make_problem<TestType>(X, weights, pool);
         lloyd::detail::Rng r1(11), r2(11);
-        K keeping(P, k, 0, pool, K::Keep::always), recomputing(P, k, 0, pool, K::Keep::never);
+        K keeping(P, k, 0, pool, K::Keep::always, K::Bounds::never),
+            recomputing(P, k, 0, pool, K::Keep::never, K::Bounds::never);
         const auto kept = keeping.run(r1);
         const auto again = recomputing.run(r2);
         REQUIRE(kept.indices == again.indices);
         const double p1 = keeping.potential(), p2 = recomputing.potential();
         REQUIRE(std::memcmp(&p1, &p2, sizeof p1) == 0);  // every row's distance, the same bits
         REQUIRE(lloyd_test::identical(kept.centroids, again.centroids));
+        for (auto keep : {K::Keep::always, K::Keep::never}) {  // the bounds skip rows: the same bits
+          lloyd::detail::Rng r3(11);
+          K bounded(P, k, 0, pool, keep, K::Bounds::always);
+          const auto b = bounded.run(r3);
+          REQUIRE(b.indices == kept.indices);
+          const double p3 = bounded.potential();
+          REQUIRE(std::memcmp(&p1, &p3, sizeof p1) == 0);
+          REQUIRE(lloyd_test::identical(b.centroids, kept.centroids));
+          REQUIRE(keeping.rows_skipped() == 0);
+          skipped += bounded.rows_skipped();
+        }
       }
     }
   }
+  REQUIRE(skipped > 0);
 }
 
 TEMPLATE_TEST_CASE("k-means++ seeds one centroid per well-separated blob", "[init]", float, double) {

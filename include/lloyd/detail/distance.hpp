@@ -13,6 +13,7 @@
 // all honour that definition, which is what makes their results identical.
 
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 #include "config.hpp"
@@ -69,6 +70,16 @@ inline T squared_distance(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, 
     const auto diff = x - y;
     return xsimd::fma(diff, diff, acc);
   });
+}
+
+/// A relative bound g of the canonical squared distances' rounding error: a canonical
+/// value is within a factor (1 +- g) of the exact squared distance of the rows' values.
+/// Each lane adds at most d / W + 1 nonnegative rounded terms and the lanes add in
+/// log2(W) steps, so (d + W + 4) epsilons cover it; the factor 4 is room to spare.
+template <class T, class Arch = default_arch>
+inline double canonical_relative_error(std::size_t d) noexcept {
+  constexpr std::size_t W = simd<T, Arch>::size;
+  return 4.0 * static_cast<double>(d + W + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
 }
 
 /// Canonical squared distances from x to G rows at once (x is loaded once per step).
