@@ -12,6 +12,9 @@
 // chosen centroid's distance to its nearest trial bounds, by the triangle inequality with
 // BoundMath's margin, the distances of its rows to every trial. A skipped row's distances
 // would have lost the min() anyway, so the picks and potentials are the same bits.
+// Where a step skips fewer than a quarter of the rows (high d, unclustered data), the
+// bounds cost more than they save: the next 8 steps go without them (the rows' nearest
+// centroids are still kept), then one tries again.
 
 #include <algorithm>
 #include <cmath>
@@ -159,7 +162,7 @@ class GreedyKMeansPlusPlus {
     chosen_[idx] = 1;
     indices_.push_back(idx);
     const T* c = P_.row(idx, centroid_values_.data());
-    const bool skip = bounded_ && !first && stepped_;
+    const bool skip = skipping_ && !first;
     const auto newest = static_cast<std::uint32_t>(indices_.size() - 1);
     pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
       double pot = 0;
@@ -177,7 +180,7 @@ class GreedyKMeansPlusPlus {
       chunk_pot_[ch] = pot;
     });
     if (bounded_) centres_.insert(centres_.end(), c, c + P_.d);
-    stepped_ = false;
+    skipping_ = false;
   }
 
   // add_centroid(cand_[t]) from the distances best_trial() kept: the same values (the
@@ -190,7 +193,7 @@ class GreedyKMeansPlusPlus {
     pool_.parallel_for(chunks_.count(), [&](std::size_t ch, std::size_t) {
       double pot = 0;
       for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
-        if (!(bounded_ && skipped_[i])) {
+        if (!(skipping_ && skipped_[i])) {
           const double dist = static_cast<double>(trial_dist_[i * trials_ + t]);
           if (dist < closest_[i]) {
             closest_[i] = dist;
@@ -202,7 +205,7 @@ class GreedyKMeansPlusPlus {
       chunk_pot_[ch] = pot;
     });
     if (bounded_) centres_.insert(centres_.end(), cand_rows_[t], cand_rows_[t] + P_.d);
-    stepped_ = false;
+    skipping_ = false;
   }
 
   // reach_[j] = a lower bound of the exact distance from chosen centroid j to its nearest
@@ -229,7 +232,6 @@ class GreedyKMeansPlusPlus {
       const Chunking parts = Chunking::of_rows(s, 128);
       pool_.parallel_for(parts.count(), [&](std::size_t p, std::size_t) { run(parts.begin(p), parts.end(p)); });
     }
-    stepped_ = true;
   }
 
   // Per chunk and trial, the potential left if the trial's row were added; with Keep,
@@ -247,7 +249,7 @@ class GreedyKMeansPlusPlus {
       for (std::size_t i = chunks_.begin(ch); i < chunks_.end(ch); ++i) {
         const double w = static_cast<double>(P_.weight(i));
         const double near = closest_[i];
-        if (bounded_) {
+        if (skipping_) {
           const bool skip = out_of_reach(i);
           if constexpr (Keep) skipped_[i] = skip;
           if (skip) {
@@ -279,12 +281,17 @@ class GreedyKMeansPlusPlus {
       std::copy_n(tp, trials, trial_pot_.data() + ch * trials);
       chunk_skipped_[ch] = skipped;
     });
-    for (std::size_t ch = 0; ch < chunks_.count(); ++ch) rows_skipped_ += chunk_skipped_[ch];
+    std::size_t skipped = 0;
+    for (std::size_t ch = 0; ch < chunks_.count(); ++ch) skipped += chunk_skipped_[ch];
+    rows_skipped_ += skipped;
+    if (skipping_ && skipped < P_.n / 4) pause_ = 8;
   }
 
   // The trial whose row, added, leaves the lowest potential (the first of equals).
   std::size_t best_trial() {
-    if (bounded_) trial_reach();
+    skipping_ = bounded_ && pause_ == 0;
+    if (pause_ > 0) --pause_;
+    if (skipping_) trial_reach();
     if (trial_dist_.empty())
       trial_potentials<false>();
     else
@@ -321,7 +328,8 @@ class GreedyKMeansPlusPlus {
   // The bounds (bounded_ only).
   const bool bounded_;
   const BoundMath math_;
-  bool stepped_ = false;                  // reach_ holds this step's trials
+  bool skipping_ = false;                 // this step uses the bounds (reach_ holds its trials)
+  std::size_t pause_ = 0;                 // steps left without the bounds
   std::vector<std::uint32_t> owner_;      // n: position in indices_ of the row's nearest chosen centroid
   std::vector<T> centres_;                // chosen x d: the chosen centroids' values
   std::vector<double> reach_;             // chosen: lower bound of the exact distance to the nearest trial
