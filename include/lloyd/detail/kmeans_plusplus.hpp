@@ -12,7 +12,7 @@
 // chosen centroid's distance to its nearest trial bounds, by the triangle inequality with
 // BoundMath's margin, the distances of its rows to every trial. A skipped row's distances
 // would have lost the min() anyway, so the picks and potentials are the same bits.
-// Where a step skips fewer than a quarter of the rows (high d, unclustered data), the
+// Where a step skips fewer than an eighth of the rows (high d, unclustered data), the
 // bounds cost more than they save: the next 8 steps go without them (the rows' nearest
 // centroids are still kept), then one tries again.
 
@@ -284,7 +284,7 @@ class GreedyKMeansPlusPlus {
     std::size_t skipped = 0;
     for (std::size_t ch = 0; ch < chunks_.count(); ++ch) skipped += chunk_skipped_[ch];
     rows_skipped_ += skipped;
-    if (skipping_ && skipped < P_.n / 4) pause_ = 8;
+    if (skipping_ && skipped < P_.n / 8) pause_ = 8;
   }
 
   // The trial whose row, added, leaves the lowest potential (the first of equals).
