@@ -156,8 +156,8 @@ class GreedyKMeansPlusPlus {
     return math_.keeps(u, BoundMath::sub_down(reach_[owner_[i]], u));
   }
 
-  // closest = min(closest, dist to row idx); the chunk potentials refreshed. After a
-  // step (bounded_ and not first), rows out of every trial's reach keep theirs.
+  // closest = min(closest, dist to row idx); the chunk potentials refreshed. When idx is
+  // the trial a step with the bounds chose, rows out of every trial's reach keep theirs.
   void add_centroid(std::size_t idx, bool first) {
     chosen_[idx] = 1;
     indices_.push_back(idx);
