@@ -213,16 +213,11 @@ class GreedyKMeansPlusPlus {
   void trial_reach() {
     const std::size_t s = indices_.size(), trials = trials_, d = P_.d;
     auto run = [&](std::size_t j0, std::size_t j1) {
-      T dist[4];
       for (std::size_t j = j0; j < j1; ++j) {
-        const T* c = centres_.data() + j * d;
         double m = std::numeric_limits<double>::infinity();
-        std::size_t t = 0;
-        for (; t + 4 <= trials; t += 4) {
-          squared_distances_to<4, Arch>(c, cand_rows_.data() + t, d, dist);
-          for (std::size_t g = 0; g < 4; ++g) m = std::min(m, static_cast<double>(dist[g]));
-        }
-        for (; t < trials; ++t) m = std::min(m, static_cast<double>(squared_distance<Arch>(c, cand_rows_[t], d)));
+        squared_distances_listed<Arch>(
+            centres_.data() + j * d, d, trials, [&](std::size_t t) { return cand_rows_[t]; },
+            [&](std::size_t, T dist) { m = std::min(m, static_cast<double>(dist)); });
         reach_[j] = math_.lower(m);
       }
     };
