@@ -22,6 +22,7 @@ const char* name_of(Algorithm a) {
     case Algorithm::Elkan: return "elkan";
     case Algorithm::Hamerly: return "hamerly";
     case Algorithm::Yinyang: return "yinyang";
+    case Algorithm::Exponion: return "exponion";
     default: return "auto";
   }
 }
@@ -166,6 +167,37 @@ void single_process(golden::Book& book) {
     golden::Hash h;
     for (const auto& r : many) h.add(golden::hash_result(r));
     book.put(t + ".fit_batch", h.value());
+  }
+  // Sorted-mode updates (k x d too large for per-task slots; cluster_sums.hpp), d not a
+  // multiple of any vector width: every algorithm (the bounded ones re-sum the clusters
+  // their moved rows touched), weights with zeros, cosine, relocation.
+  {
+    const auto many = lloyd::make_blobs<T>(4000, 37, 40, 1.0, 13);
+    const auto w = uneven_weights<T>(many.X.rows());
+    for (Algorithm a : {Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Exponion, Algorithm::Elkan,
+                        Algorithm::Yinyang}) {
+      lloyd::Params p;
+      p.n_clusters = 120;
+      p.seed = 6;
+      p.algorithm = a;
+      fit(std::string("sorted.") + name_of(a), many.X, p);
+      p.n_threads = 2;
+      lloyd::KMeans<T> km(p);
+      book.put(t + ".sorted.weights." + name_of(a), golden::hash_result(km.fit(many.X, w)));
+      if (a == Algorithm::Lloyd || a == Algorithm::Hamerly) {
+        p.metric = Metric::Cosine;
+        fit(std::string("sorted.cosine.") + name_of(a), many.X, p);
+      }
+    }
+    lloyd::Matrix<T> C0(120, 37);
+    for (std::size_t c = 0; c < 120; ++c)
+      for (std::size_t j = 0; j < 37; ++j)
+        C0(c, j) = c < 30 ? many.X(c * 100, j) : static_cast<T>(500.0 + 3.0 * static_cast<double>(c) + j);
+    lloyd::Params p;
+    p.n_clusters = 120;
+    p.n_threads = 2;
+    lloyd::KMeans<T> km(p);
+    book.put(t + ".sorted.relocation", golden::hash_result(km.fit(many.X, C0)));
   }
   // The public seedings.
   {
