@@ -6,8 +6,10 @@
 //  - fused: each assignment task adds its rows into its own k x d slot while they are
 //    in cache (slot()), and collect() adds the slots in task order. One pass over X per
 //    iteration; used when the slots are small next to the data (small k * d).
-//  - sorted: collect() groups rows by label (counting sort) and sums each (cluster,
-//    feature slice) in row order. No per-task k x d memory; used for large k * d.
+//  - sorted: collect() sums each (cluster, feature) over the cluster's rows in row order.
+//    No per-task k x d memory; used for large k * d. Row order is the order in which one
+//    sweep over the rows meets a cluster's rows, so each thread sweeps the rows for a
+//    slice of the features (no sorting by label, X read in storage order).
 // Either way every sum has a fixed order (partitions.hpp), so the results do not depend
 // on the threads; and sums whose rows did not change are kept, being bit-identical to
 // what summing them again would give. After a bounded pass (which lists the rows that
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "aligned.hpp"
 #include "assigner.hpp"
 #include "config.hpp"
 #include "exchange.hpp"
@@ -35,9 +38,7 @@ class ClusterSums {
   /// Sums for k clusters of P's rows; `tasks` are the assignment tasks (one slot each
   /// when `fused`).
   ClusterSums(const Problem<T>& P, std::size_t k, ThreadPool& pool, const Chunking& tasks, bool fused)
-      : P_(P), k_(k), pool_(pool), tasks_(tasks), fused_(fused),
-        slice_(P.d <= 2 * feature_slice ? P.d : feature_slice),
-        n_slices_((P.d + slice_ - 1) / slice_) {
+      : P_(P), k_(k), pool_(pool), tasks_(tasks), fused_(fused) {
     if (fused_) {
       slot_sums_.resize(tasks_.count() * k * P.d);
       slot_weight_.resize(tasks_.count() * k);
@@ -94,8 +95,7 @@ class ClusterSums {
   }
 
  private:
-  static constexpr std::size_t feature_slice = 64;  // features per update task (sorted mode)
-  static constexpr std::size_t sum_chunk = 32;      // features summed in registers at once
+  static constexpr std::size_t slice_bytes = std::size_t(256) << 10;  // a sweep task's sums
 
   Slot slot_of(std::size_t t) {
     return {slot_sums_.data() + t * k_ * P_.d, slot_weight_.data() + t * k_, slot_members_.data() + t * k_};
@@ -138,10 +138,7 @@ class ClusterSums {
     std::vector<std::size_t> todo;
     for (std::size_t t = 0; t < n_tasks; ++t)
       if (task_dirty_[t]) todo.push_back(t);
-    if (row_bufs_.size() != pool_.size()) {
-      task_rows_.resize(pool_.size());
-      row_bufs_.resize(pool_.size(), P_.row_buffer());
-    }
+    ensure_worker_buffers();
     pool_.parallel_for(todo.size(), [&](std::size_t q, std::size_t worker) {
       const std::size_t t = todo[q];
       char* dirty = pair_dirty_.data() + t * k;
@@ -180,10 +177,11 @@ class ClusterSums {
   }
 
   // Sorted mode: the sums of the clusters the moves touched, rows in row order (as
-  // accumulate). Their rows are found with one scan of the labels. Returns false, doing
-  // nothing, when they hold over a quarter of the rows: a full update is then cheaper.
+  // accumulate). Their rows are found with one scan of the labels and swept. Returns
+  // false, doing nothing, when they hold over a quarter of the rows: a full update is
+  // then cheaper.
   bool resum_dirty(const std::int32_t* labels, const std::vector<LabelMove>& moves) {
-    const std::size_t d = P_.d, k = k_;
+    const std::size_t k = k_;
     mark_touched(labels, moves);
     const std::vector<char>& dirty = cluster_dirty_;
     // Rows move only between dirty clusters, so the dirty clusters' members at the last
@@ -204,38 +202,9 @@ class ClusterSums {
     std::size_t total = 0;
     for (const auto& part : dirty_rows_) total += part.size();
     if (4 * total > P_.n) return false;
-    // Bucket the rows by cluster, keeping row order.
-    std::vector<std::size_t> count(k + 1, 0);
-    for (const auto& part : dirty_rows_)
-      for (std::size_t i : part) ++count[static_cast<std::size_t>(labels[i]) + 1];
-    for (std::size_t c = 0; c < k; ++c) count[c + 1] += count[c];
-    dirty_order_.resize(count[k]);
-    std::vector<std::size_t> cursor(count.begin(), count.end() - 1);
-    for (const auto& part : dirty_rows_)
-      for (std::size_t i : part) dirty_order_[cursor[static_cast<std::size_t>(labels[i])]++] = i;
-    std::vector<std::size_t> todo;
-    for (std::size_t c = 0; c < k; ++c)
-      if (dirty[c]) todo.push_back(c);
-    pool_.parallel_for(todo.size(), [&](std::size_t t, std::size_t) {
-      const std::size_t c = todo[t];
-      const std::size_t* rows = dirty_order_.data() + count[c];
-      const std::size_t m = count[c + 1] - count[c];
-      double* out = totals_.sums.data() + c * d;
-      double wsum = 0;
-      std::size_t members = 0;
-      for (std::size_t s0 = 0; s0 < d; s0 += slice_)
-        for (std::size_t j = s0; j < std::min(d, s0 + slice_); j += sum_chunk) {
-          double ws = 0;
-          std::size_t ms = 0;
-          sum_rows(rows, m, j, std::min(sum_chunk, std::min(d, s0 + slice_) - j), out + j, ws, ms);
-          if (j == 0) {
-            wsum = ws;
-            members = ms;
-          }
-        }
-      totals_.weight[c] = wsum;
-      totals_.members[c] = members;
-    });
+    dirty_order_.clear();  // the chunks in order: row order
+    for (const auto& part : dirty_rows_) dirty_order_.insert(dirty_order_.end(), part.begin(), part.end());
+    sweep(labels, dirty_order_.data(), dirty_order_.size(), dirty.data());
     return true;
   }
 
@@ -279,125 +248,85 @@ class ClusterSums {
     totals_.members[c] = m;
   }
 
-  // Sorted mode: counting sort of rows by label, then per-cluster weighted sums in row order.
-  void accumulate(const std::int32_t* labels) {
-    const std::size_t k = k_, d = P_.d;
-    if (order_.empty()) {
-      hist_chunks_ = partition::label_histogram(P_.n, k);
-      hist_.resize(hist_chunks_.count() * k);
-      order_.resize(P_.n);
-      cluster_begin_.resize(k + 1);
-    }
-    const std::size_t n_hist = hist_chunks_.count();
-    pool_.parallel_for(n_hist, [&](std::size_t ch, std::size_t) {
-      std::size_t* h = hist_.data() + ch * k;
-      std::fill_n(h, k, std::size_t(0));
-      for (std::size_t i = hist_chunks_.begin(ch); i < hist_chunks_.end(ch); ++i) ++h[labels[i]];
-    });
-    std::size_t pos = 0;
-    for (std::size_t c = 0; c < k; ++c) {
-      cluster_begin_[c] = pos;
-      for (std::size_t ch = 0; ch < n_hist; ++ch) {
-        const std::size_t cnt = hist_[ch * k + c];
-        hist_[ch * k + c] = pos;  // becomes the chunk's write cursor for cluster c
-        pos += cnt;
-      }
-    }
-    cluster_begin_[k] = pos;
-    pool_.parallel_for(n_hist, [&](std::size_t ch, std::size_t) {
-      std::size_t* cursor = hist_.data() + ch * k;
-      for (std::size_t i = hist_chunks_.begin(ch); i < hist_chunks_.end(ch); ++i) order_[cursor[labels[i]]++] = i;
-    });
+  // Sorted mode: every cluster's sums, rows in row order.
+  void accumulate(const std::int32_t* labels) { sweep(labels, nullptr, P_.n, nullptr); }
 
-    // Consecutive clusters grouped into tasks of about equal row counts (at least ~16k
-    // values each), times feature slices: the grouping depends on the labels only.
-    const std::size_t n = P_.n;
-    const std::size_t target_groups = std::max<std::size_t>(1, std::min<std::size_t>(256, n * d / 16384));
-    const std::size_t rows_per_group = (n + target_groups - 1) / target_groups;
-    group_begin_.clear();
-    group_begin_.push_back(0);
-    for (std::size_t c = 0, rows = 0; c < k; ++c) {
-      rows += cluster_begin_[c + 1] - cluster_begin_[c];
-      if (rows >= rows_per_group && c + 1 < k) {
-        group_begin_.push_back(c + 1);
-        rows = 0;
-      }
-    }
-    group_begin_.push_back(k);
-    const std::size_t n_groups = group_begin_.size() - 1;
-    pool_.parallel_for(n_groups * n_slices_, [&](std::size_t t, std::size_t) {
-      const std::size_t g = t / n_slices_, s = t % n_slices_;
-      const std::size_t j0 = s * slice_, j1 = std::min(d, j0 + slice_);
-      for (std::size_t c = group_begin_[g]; c < group_begin_[g + 1]; ++c) {
-        const std::size_t* rows = order_.data() + cluster_begin_[c];
-        const std::size_t count = cluster_begin_[c + 1] - cluster_begin_[c];
-        double wsum = 0;
-        std::size_t members = 0;
-        for (std::size_t j = j0; j < j1; j += sum_chunk)
-          sum_rows(rows, count, j, std::min(sum_chunk, j1 - j), totals_.sums.data() + c * d + j, wsum, members);
+  // Sorted mode: the sums of the clusters c with only[c] set (every cluster when only is
+  // null) set to zero, then the rows of positive weight among rows[0..count) (the rows
+  // 0..count when rows is null), which must be in increasing order and labelled only
+  // with those clusters, added to their clusters. Tasks are feature slices, each
+  // sweeping all the rows: every (cluster, feature) sum takes its rows in row order,
+  // whatever the slices and threads (so the slices may follow the thread count).
+  void sweep(const std::int32_t* labels, const std::size_t* rows, std::size_t count, const char* only) {
+    const std::size_t d = P_.d, k = k_;
+    // Slices whose k sums stay near the core (L2), in whole cache lines of doubles, a
+    // multiple of the threads where d allows.
+    const std::size_t threads = pool_.size();
+    const std::size_t max_width = std::max<std::size_t>(8, slice_bytes / sizeof(double) / k);
+    const std::size_t wanted = round_up(std::max(threads, (d + max_width - 1) / max_width), threads);
+    const std::size_t width = round_up(std::max<std::size_t>(1, (d + wanted - 1) / wanted), 8);
+    const std::size_t slices = (d + width - 1) / width;
+    ensure_worker_buffers();
+    pool_.parallel_for(slices, [&](std::size_t s, std::size_t worker) {
+      const std::size_t j0 = s * width, len = std::min(d, j0 + width) - j0;
+      // The slice's sums are added in this worker's own k x len array and copied out at
+      // the end: in the k x d totals, slices that are not whole cache lines would share
+      // lines with the neighbouring slice's thread on every row.
+      aligned_vector<double>& acc = slice_sums_[worker];
+      if (acc.size() < k * len) acc.resize(k * len);
+      for (std::size_t c = 0; c < k; ++c)
+        if (!only || only[c]) {
+          std::fill_n(acc.data() + c * len, len, 0.0);
+          if (s == 0) {
+            totals_.weight[c] = 0;
+            totals_.members[c] = 0;
+          }
+        }
+      T* buf = row_bufs_[worker].data();
+      const std::size_t bytes = len * sizeof(T);
+      for (std::size_t p = 0; p < count; ++p) {
+        const std::size_t i = rows ? rows[p] : p;
+        if (p + fetch_ahead < count) prefetch(P_.X.row(rows ? rows[p + fetch_ahead] : p + fetch_ahead) + j0, bytes);
+        const T w = P_.weight(i);
+        if (w <= 0) continue;
+        const std::size_t c = static_cast<std::size_t>(labels[i]);
+        add_row(acc.data() + c * len, P_.values(i, j0, len, buf), len, w);
         if (s == 0) {
-          totals_.weight[c] = wsum;
-          totals_.members[c] = members;
+          totals_.weight[c] += static_cast<double>(w);
+          ++totals_.members[c];
         }
       }
+      for (std::size_t c = 0; c < k; ++c)
+        if (!only || only[c]) std::copy_n(acc.data() + c * len, len, totals_.sums.data() + c * d + j0);
     });
   }
 
-  // out[0..len) = sum of weight x X(row, j0 + ...) over the given rows; the running sum
-  // stays in registers (a store/load chain through memory would bound the speed), in
-  // row order. wsum and members are added only for the first chunk of a row slice.
-  void sum_rows(const std::size_t* rows, std::size_t count, std::size_t j0, std::size_t len, double* out, double& wsum,
-                std::size_t& members) const {
-    double acc[sum_chunk] = {};
-    T buf[sum_chunk];
-    double ws = 0;
-    std::size_t m = 0;
-    for (std::size_t p = 0; p < count; ++p) {
-      const std::size_t i = rows[p];
-      const T w = P_.weight(i);
-      if (w <= 0) continue;
-      const T* LLOYD_RESTRICT x = P_.values(i, j0, len, buf);
-      if (len == sum_chunk) {
-        if (w == T(1))
-          for (std::size_t j = 0; j < sum_chunk; ++j) acc[j] += static_cast<double>(x[j]);
-        else
-          for (std::size_t j = 0; j < sum_chunk; ++j) acc[j] += static_cast<double>(w) * static_cast<double>(x[j]);
-      } else {
-        for (std::size_t j = 0; j < len; ++j) acc[j] += static_cast<double>(w) * static_cast<double>(x[j]);
-      }
-      ws += static_cast<double>(w);
-      ++m;
-    }
-    std::copy_n(acc, len, out);
-    if (j0 % slice_ == 0) {
-      wsum = ws;
-      members = m;
-    }
+  // Per worker: a row list, a working row (unit rows) and a slice's sums, kept between calls.
+  void ensure_worker_buffers() {
+    if (row_bufs_.size() == pool_.size()) return;
+    task_rows_.resize(pool_.size());
+    row_bufs_.resize(pool_.size(), P_.row_buffer());
+    slice_sums_.resize(pool_.size());
   }
+
   const Problem<T>& P_;
   std::size_t k_;
   ThreadPool& pool_;
   const Chunking& tasks_;
   bool fused_;
-  std::size_t slice_;
-  std::size_t n_slices_;
   bool stale_ = true;  // totals_ do not hold every cluster's sum in the canonical order
   std::vector<double> slot_sums_;
   std::vector<double> slot_weight_;
   std::vector<std::size_t> slot_members_;
-  Chunking hist_chunks_;
-  std::vector<std::size_t> hist_;
-  std::vector<std::size_t> order_;
-  static constexpr std::size_t fetch_ahead = 8;  // rows prefetched ahead in resum_slots
+  static constexpr std::size_t fetch_ahead = 8;  // rows prefetched ahead (resum_slots, sweep)
   std::vector<std::vector<std::size_t>> task_rows_;  // resum_slots: per worker, the rows to add
-  std::vector<std::vector<T>> row_bufs_;             // resum_slots: per worker, a working row
+  std::vector<std::vector<T>> row_bufs_;             // per worker, a working row
+  std::vector<aligned_vector<double>> slice_sums_;   // sweep: per worker, k x (slice width)
   std::vector<char> pair_dirty_;     // fused: per (task, cluster), set only inside resum_slots
   std::vector<char> task_dirty_;     // fused: per task
   std::vector<char> cluster_dirty_;  // per cluster
   std::vector<std::vector<std::size_t>> dirty_rows_;
-  std::vector<std::size_t> dirty_order_;
-  std::vector<std::size_t> cluster_begin_;
-  std::vector<std::size_t> group_begin_;
+  std::vector<std::size_t> dirty_order_;  // resum_dirty: the rows of dirty clusters, in row order
   ClusterTotals totals_;
 };
 

@@ -78,11 +78,6 @@ inline Chunking hamerly_tasks(std::size_t n) { return Chunking(n, 1024, 4096); }
 inline Chunking bounded_tasks(std::size_t n) { return Chunking(n, 512, 4096); }
 /// The scan for rows of dirty clusters (ClusterSums): one list per chunk, in row order.
 inline Chunking dirty_scan(std::size_t n) { return Chunking(n, 16384, 256); }
-/// The label histogram of the sorted update: k counters per chunk, so at most 2^22
-/// counters in all.
-inline Chunking label_histogram(std::size_t n, std::size_t k) {
-  return Chunking(n, 4096, std::max<std::size_t>(1, std::min<std::size_t>(64, (std::size_t(1) << 22) / k)));
-}
 /// predict() and score(): labels are per row; chunks only spread the work.
 inline Chunking prediction(std::size_t n) { return Chunking(n, 256, 4096); }
 /// transform(): k outputs per row, so smaller chunks than prediction.
