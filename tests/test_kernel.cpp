@@ -299,6 +299,59 @@ TEMPLATE_TEST_CASE("near-equidistant rows are decided by canonical distances", "
   }
 }
 
+TEMPLATE_TEST_CASE("rows with many near-tied centroids get canonical labels and valid bounds", "[kernel]", float,
+                   double) {
+  // Centroids on a sphere around the rows' centre (radius 1, a hair of noise), far from
+  // the origin: every row's scores are within rounding of many centroids', so the
+  // re-check must pick from several candidates. Then blobs scored against centroids drawn
+  // from the rows, where close calls come in pairs. Every panel layout of k (2-vector
+  // panels in groups of four and not, a last 1-vector panel), d off the packing width.
+  for (std::size_t d : {3u, 17u, 64u}) {
+    for (std::size_t k : {9u, 17u, 33u, 100u, 301u}) {
+      const std::size_t n = 600;
+      auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 60 + k + d);
+      for (std::size_t c = 0; c < k; ++c) {
+        double norm = 0;
+        for (std::size_t j = 0; j < d; ++j) norm += double(C(c, j)) * double(C(c, j));
+        for (std::size_t j = 0; j < d; ++j)
+          C(c, j) = static_cast<TestType>(50.0 + double(C(c, j)) / std::sqrt(norm) * (1 + 1e-7 * double(c % 3)));
+      }
+      auto X = lloyd::make_uniform<TestType>(n, d, -1e-4, 1e-4, 70 + k + d);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < d; ++j) X(i, j) = static_cast<TestType>(50.0 + double(X(i, j)));
+      const auto B = lloyd::make_blobs<TestType>(n, d, 7, 1.0, 80 + k + d).X;
+      lloyd::Matrix<TestType> CB(k, d);
+      for (std::size_t c = 0; c < k; ++c)
+        for (std::size_t j = 0; j < d; ++j) CB(c, j) = B((c * 7) % n, j);
+      for (int which = 0; which < 2; ++which) {
+        const auto& XX = which == 0 ? X : B;
+        const auto& CC = which == 0 ? C : CB;
+        std::vector<TestType> shift(d, TestType(which == 0 ? 50 : 0));
+        lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
+        kernel.set_centroids(CC);
+        auto ws = kernel.make_workspace();
+        std::vector<std::int32_t> labels(n, -1);
+        kernel.assign(XX, 0, n, labels.data(), ws);
+        INFO("d=" << d << " k=" << k << (which == 0 ? " sphere" : " blobs"));
+        require_canonical_labels<TestType>(XX, CC, labels);
+        std::vector<std::size_t> rows(n);
+        for (std::size_t i = 0; i < n; ++i) rows[i] = (i * 37) % n;  // 37 is prime to 600's factors
+        std::vector<std::int32_t> listed(n, -1);
+        std::vector<double> second(n), best(n);
+        kernel.assign_rows(XX, rows.data(), n, listed.data(), second.data(), ws, best.data());
+        for (std::size_t r = 0; r < n; ++r) {
+          REQUIRE(listed[r] == labels[rows[r]]);
+          const TestType* x = XX.row(rows[r]);
+          REQUIRE(best[r] >= double(lloyd::detail::squared_distance(x, CC.row(std::size_t(listed[r])), d)));
+          for (std::size_t j = 0; j < k; ++j)
+            if (static_cast<std::int32_t>(j) != listed[r])
+              REQUIRE(second[r] <= double(lloyd::detail::squared_distance(x, CC.row(j), d)));
+        }
+      }
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("scores bracket the canonical squared distances", "[kernel]", float, double) {
   for (std::size_t k : {5u, 13u, 64u, 77u}) {
     const std::size_t d = 21, n = 50;

@@ -50,12 +50,20 @@
 // Precision. Rows and centroids are centred on `shift` (the column means of the
 // training data) while packing: x - m and c - m have the same distances, but far smaller
 // norms when the data sit far from the origin, so the |c|^2 - 2 x.c cancellation stays
-// small. What is left of it is bounded: a score is within
-// err = 4 (d + 4) eps (|x - m| + max |c - m|)^2 of its exact value. A row whose best two
-// scores lie within 2 err of each other is decided again with canonical distances, so
-// the label is exactly the canonical arg-min. (With data far from the origin or
-// near-equidistant centroids this happens more often; it costs k canonical distances
-// for that row.)
+// small. What is left of it is bounded. With S = (|x - m| + max |c - m|)^2 and u = eps/2,
+// norm2 + score(c) differs from the canonical distance of x and c by at most
+// tie = (d + 6) eps S: the canonical sum of (x - c)^2 is within (d + 5) u |x - c|^2 of
+// exact; centring rounds each value of x - m and c - m by u, which moves |x - c|^2 by
+// under 2 u S; the score's dot product (a chain of d multiply-adds) errs by under
+// d u |x - m||c - m| <= d u S / 4, doubled, and rounding |c - m|^2 and the last multiply-
+// add each by u S: (1.5 d + 9) u S in all, with room to spare. (For Metric::Dot, where
+// the score is -2 x.c and the canonical loss -x.c, the same bound holds in score units.)
+// A row whose best two scores lie within 2 tie of each other is decided again with
+// canonical distances, so the label is exactly the canonical arg-min. (With data far from
+// the origin or near-equidistant centroids this happens more often; it costs that row's
+// k scores again and a canonical distance to each centroid scoring within 2 tie of the
+// best.) Bounds handed to the bounded algorithms (second, best) use the wider
+// err = 4 (d + 4) eps S, which also covers the rounding of norm2 = |x - m|^2.
 
 #include <algorithm>
 #include <cmath>
@@ -88,7 +96,9 @@ class AssignKernel {
     aligned_vector<T> best_slot;
     std::vector<double> row_norm2;  // |x - shift|^2 of the packed rows
     aligned_vector<T> emitted;      // scores of one block (scores())
-    std::vector<T> canonical;       // k canonical distances of one row (refinement)
+    std::vector<T> canonical;       // canonical distances of one row's candidates (re-check)
+    aligned_vector<T> row_scores;   // every score of one row (re-check)
+    std::vector<std::size_t> candidates;
   };
 
   AssignKernel() = default;
@@ -101,6 +111,7 @@ class AssignKernel {
     shift_.assign(d_pad_, T(0));
     if (shift && !inner_) std::copy_n(shift, d_, shift_.begin());
     err_scale_ = 4.0 * static_cast<double>(d_pad_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
+    tie_scale_ = static_cast<double>(d_pad_ + 6) * static_cast<double>(std::numeric_limits<T>::epsilon());
   }
 
   /// Whether assign() provides exact distances for the current centroids.
@@ -306,6 +317,11 @@ class AssignKernel {
     const double scale = std::sqrt(norm2) + cmax_;
     return err_scale_ * scale * scale;
   }
+  // Bound on how far norm2 + a score of the row lies from the canonical distance (header).
+  double tie_error(double norm2) const noexcept {
+    const double scale = std::sqrt(norm2) + cmax_;
+    return tie_scale_ * scale * scale;
+  }
 
   template <class Src>
   void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
@@ -482,17 +498,113 @@ class AssignKernel {
       const T runner_up = std::min(reduce_min(b2), reduce_min(xsimd::select(idx == V(label_t), inf, bs)));
       const double err = row_error(ws.row_norm2[r]);
       const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
-      if (!(gap > 2 * err) || !(label_t < static_cast<T>(k_))) {
-        // Too close to call from the scores (or not finite): canonical distances decide.
+      if (!(label_t < static_cast<T>(k_))) {
+        // Scores not finite: canonical distances to every centroid decide.
         const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
         labels[r] = static_cast<std::int32_t>(chosen);
         if (best_out) best_out[r] = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
+        continue;
+      }
+      const double tie = tie_error(ws.row_norm2[r]);
+      if (!(gap > 2 * tie)) {  // too close to call from the scores
+        labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, ws,
+                                                      second ? second + r : nullptr, best_out ? best_out + r : nullptr));
         continue;
       }
       labels[r] = static_cast<std::int32_t>(label_t);
       if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
       if (best_out) best_out[r] = ws.row_norm2[r] + static_cast<double>(best) + err;
     }
+  }
+
+  // The label of packed row r of the block whose best two scores are too close to call.
+  // Every centroid whose score is more than 2 tie above the best is farther, canonically,
+  // than the best-scoring one (each canonical distance lies within tie of norm2 + its
+  // score), so only the centroids within 2 tie of the best need canonical distances:
+  // usually two or three, where a full re-check would compute all k. The row's scores are
+  // recomputed from the packed operands in the tile's order, so they are the tile's bits.
+  std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, Workspace& ws,
+                      double* second, double* best_out) const {
+    T* scores = row_scores(ws, r);
+    const double norm2 = ws.row_norm2[r];
+    const double limit = best + 2 * tie;
+    ws.candidates.clear();
+    for (std::size_t j = 0; j < k_; ++j)
+      if (static_cast<double>(scores[j]) <= limit) ws.candidates.push_back(j);
+    const std::size_t m = ws.candidates.size();
+    ws.canonical.resize(m);
+    T* dist = ws.canonical.data();
+    const std::size_t* cand = ws.candidates.data();
+    if (inner_) {
+      for (std::size_t q = 0; q < m; ++q) dist[q] = -dot_product<Arch>(x, centroids_.row(cand[q]), d_);
+    } else {
+      squared_distances_listed<Arch>(
+          x, d_, m, [&](std::size_t q) { return centroids_.row(cand[q]); }, [&](std::size_t q, T c2) { dist[q] = c2; });
+    }
+    std::size_t chosen = 0;  // candidates are in index order: the first minimum has the lowest index
+    for (std::size_t q = 1; q < m; ++q)
+      if (dist[q] < dist[chosen]) chosen = q;
+    if (second) {
+      double s = std::numeric_limits<double>::infinity();
+      for (std::size_t q = 0; q < m; ++q)
+        if (q != chosen) s = std::min(s, static_cast<double>(dist[q]) * (1 - err_scale_));
+      for (std::size_t j = 0, q = 0; j < k_; ++j) {
+        if (q < m && cand[q] == j) {
+          ++q;
+          continue;
+        }
+        s = std::min(s, std::max(0.0, norm2 + static_cast<double>(scores[j]) - err));
+      }
+      *second = s;
+    }
+    if (best_out) *best_out = static_cast<double>(dist[chosen]) * (1 + err_scale_);
+    return cand[chosen];
+  }
+
+  // Every score |c|^2 - 2 x.c of packed row r of the block, with the multiply-adds of
+  // score_tile in the same order (the same bits). Each SIMD vector of centroids is one
+  // chain of multiply-adds over the features; G panels run side by side so that the row
+  // costs the throughput of its multiply-adds, not their latency.
+  T* row_scores(Workspace& ws, std::size_t r) const {
+    ws.row_scores.resize(k_pad_);
+    const T* row = ws.rows.data() + (r / mr_) * mr_ * d_pad_ + (r % mr_) * JB;
+    constexpr std::size_t G = 4;
+    std::size_t q = 0;
+    // Panels are laid out one after the other, 2 vectors wide but for the last one.
+    for (; q + G <= panels_.size() && panels_[q + G - 1].vectors == 2; q += G) score_panels<G, 2>(row, q, ws);
+    for (; q < panels_.size(); ++q) {
+      if (panels_[q].vectors == 2)
+        score_panels<1, 2>(row, q, ws);
+      else
+        score_panels<1, 1>(row, q, ws);
+    }
+    return ws.row_scores.data();
+  }
+
+  template <std::size_t G, std::size_t P>
+  void score_panels(const T* row, std::size_t first_panel, Workspace& ws) const {
+    using V = simd<T, Arch>;
+    const std::size_t offset = panels_[first_panel].offset;
+    const T* base = packed_.data() + offset * d_pad_;
+    const std::size_t panel_size = P * W * d_pad_;  // panels of P vectors follow each other
+    V acc[G][P];
+    for (std::size_t g = 0; g < G; ++g)
+      for (std::size_t p = 0; p < P; ++p) acc[g][p] = V(T(0));
+    const std::size_t steps = d_pad_ / JB;
+    for (std::size_t s = 0; s < steps; ++s)
+      for (std::size_t jj = 0; jj < JB; ++jj) {
+        const V av(row[s * mr_ * JB + jj]);
+        const T* b = base + (s * JB + jj) * P * W;
+        for (std::size_t g = 0; g < G; ++g)
+          for (std::size_t p = 0; p < P; ++p)
+            acc[g][p] = xsimd::fma(av, V::load_aligned(b + g * panel_size + p * W), acc[g][p]);
+      }
+    const V minus_two(T(-2));
+    for (std::size_t g = 0; g < G; ++g)
+      for (std::size_t p = 0; p < P; ++p) {
+        const std::size_t slot = offset + (g * P + p) * W;
+        xsimd::fma(acc[g][p], minus_two, V::load_aligned(norms_.data() + slot)).store_aligned(ws.row_scores.data() + slot);
+      }
   }
 
   // Nearest centroid by canonical distance (lowest index on equality); optionally a lower
@@ -525,6 +637,7 @@ class AssignKernel {
   std::size_t mr_ = Shape::MR2;
   bool inner_ = false;
   double err_scale_ = 0;
+  double tie_scale_ = 0;
   double cmax_ = 0;
   aligned_vector<T> shift_;
   std::vector<Panel> panels_;
