@@ -521,16 +521,43 @@ class AssignKernel {
   // Every centroid whose score is more than 2 tie above the best is farther, canonically,
   // than the best-scoring one (each canonical distance lies within tie of norm2 + its
   // score), so only the centroids within 2 tie of the best need canonical distances:
-  // usually two or three, where a full re-check would compute all k. The row's scores are
-  // recomputed from the packed operands in the tile's order, so they are the tile's bits.
+  // usually two or three, where a full re-check would compute all k. The tile left each
+  // lane's lowest score, its index and the lane's runner-up: where no lane's runner-up is
+  // within the window, the candidates are the lanes' minima within it. Otherwise a lane
+  // may hold several, and the row's scores are recomputed from the packed operands in the
+  // tile's order (the same bits) to list them.
   std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, Workspace& ws,
                       double* second, double* best_out) const {
-    T* scores = row_scores(ws, r);
     const double norm2 = ws.row_norm2[r];
     const double limit = best + 2 * tie;
+    const T* lane_best = ws.best_score.data() + r * W;
+    const T* lane_second = ws.second_score.data() + r * W;
+    const T* lane_slot = ws.best_slot.data() + r * W;
+    double others = std::numeric_limits<double>::infinity();  // lowest score of a non-candidate
     ws.candidates.clear();
-    for (std::size_t j = 0; j < k_; ++j)
-      if (static_cast<double>(scores[j]) <= limit) ws.candidates.push_back(j);
+    bool from_lanes = true;
+    for (std::size_t lane = 0; lane < W && from_lanes; ++lane) {
+      const double b2 = static_cast<double>(lane_second[lane]), b1 = static_cast<double>(lane_best[lane]);
+      from_lanes = !(b2 <= limit);
+      others = std::min(others, b2);
+      if (b1 <= limit)
+        ws.candidates.push_back(static_cast<std::size_t>(lane_slot[lane]) * W + lane);
+      else
+        others = std::min(others, b1);
+    }
+    if (from_lanes) {
+      std::sort(ws.candidates.begin(), ws.candidates.end());
+    } else {
+      const T* scores = row_scores(ws, r);
+      ws.candidates.clear();
+      others = std::numeric_limits<double>::infinity();
+      for (std::size_t j = 0; j < k_; ++j) {
+        if (static_cast<double>(scores[j]) <= limit)
+          ws.candidates.push_back(j);
+        else
+          others = std::min(others, static_cast<double>(scores[j]));
+      }
+    }
     const std::size_t m = ws.candidates.size();
     ws.canonical.resize(m);
     T* dist = ws.canonical.data();
@@ -545,16 +572,9 @@ class AssignKernel {
     for (std::size_t q = 1; q < m; ++q)
       if (dist[q] < dist[chosen]) chosen = q;
     if (second) {
-      double s = std::numeric_limits<double>::infinity();
+      double s = std::max(0.0, norm2 + others - err);
       for (std::size_t q = 0; q < m; ++q)
         if (q != chosen) s = std::min(s, static_cast<double>(dist[q]) * (1 - err_scale_));
-      for (std::size_t j = 0, q = 0; j < k_; ++j) {
-        if (q < m && cand[q] == j) {
-          ++q;
-          continue;
-        }
-        s = std::min(s, std::max(0.0, norm2 + static_cast<double>(scores[j]) - err));
-      }
       *second = s;
     }
     if (best_out) *best_out = static_cast<double>(dist[chosen]) * (1 + err_scale_);
