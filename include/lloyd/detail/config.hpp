@@ -12,6 +12,12 @@
 
 #include <xsimd/xsimd.hpp>
 
+#if defined(__has_include)
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#endif
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define LLOYD_ALWAYS_INLINE inline __attribute__((always_inline))
 #define LLOYD_RESTRICT __restrict__
@@ -85,6 +91,19 @@ LLOYD_ALWAYS_INLINE T reduce_min(const xsimd::batch<T, Arch>& v) noexcept {
     for (std::size_t i = 1; i < W; ++i) m = lanes[i] < m ? lanes[i] : m;
     return m;
   }
+}
+
+/// Bytes of one core's L2 cache, as the C library reports it (sysconf), else 512 KiB;
+/// the kernel's cache blocking is sized from it. Only speed depends on it, never results.
+inline std::size_t l2_cache_bytes() noexcept {
+  static const std::size_t bytes = [] {
+    long v = -1;
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    return v >= (long(128) << 10) && v <= (long(64) << 20) ? static_cast<std::size_t>(v) : std::size_t(512) << 10;
+  }();
+  return bytes;
 }
 
 /// Asks the caches for the 64-byte lines holding [p, p + bytes): for memory about to be
