@@ -39,6 +39,17 @@ std::vector<T> uneven_weights(std::size_t n) {
   return w;
 }
 
+// k starting centroids of X's width: the first `near` are rows 0, 100, 200, ... of X, the
+// others far from the data (base + step c + j), so that clusters start empty.
+template <class T>
+lloyd::Matrix<T> far_start(const lloyd::Matrix<T>& X, std::size_t k, std::size_t near, double base, double step) {
+  lloyd::Matrix<T> C0(k, X.cols());
+  for (std::size_t c = 0; c < k; ++c)
+    for (std::size_t j = 0; j < X.cols(); ++j)
+      C0(c, j) = c < near ? X(c * 100, j) : static_cast<T>(base + step * static_cast<double>(c) + j);
+  return C0;
+}
+
 template <class T>
 void single_process(golden::Book& book) {
   const std::string t = type_name<T>();
@@ -129,10 +140,7 @@ void single_process(golden::Book& book) {
   }
   // Relocation: starting centroids far from the data leave clusters empty.
   for (Algorithm a : {Algorithm::Lloyd, Algorithm::Hamerly, Algorithm::Elkan, Algorithm::Yinyang}) {
-    lloyd::Matrix<T> C0(9, 13);
-    for (std::size_t c = 0; c < 9; ++c)
-      for (std::size_t j = 0; j < 13; ++j)
-        C0(c, j) = c < 3 ? blobs.X(c * 100, j) : static_cast<T>(1000.0 + 10.0 * static_cast<double>(c) + j);
+    const lloyd::Matrix<T> C0 = far_start(blobs.X, 9, 3, 1000.0, 10.0);
     lloyd::Params p;
     p.n_clusters = 9;
     p.algorithm = a;
@@ -189,10 +197,7 @@ void single_process(golden::Book& book) {
         fit(std::string("sorted.cosine.") + name_of(a), many.X, p);
       }
     }
-    lloyd::Matrix<T> C0(120, 37);
-    for (std::size_t c = 0; c < 120; ++c)
-      for (std::size_t j = 0; j < 37; ++j)
-        C0(c, j) = c < 30 ? many.X(c * 100, j) : static_cast<T>(500.0 + 3.0 * static_cast<double>(c) + j);
+    const lloyd::Matrix<T> C0 = far_start(many.X, 120, 30, 500.0, 3.0);
     lloyd::Params p;
     p.n_clusters = 120;
     p.n_threads = 2;
