@@ -59,9 +59,9 @@ def two_point(fit, extra, repeats):
         repeats = 1
     extra = max(1, min(extra, round(0.6 / (t1 / 2))))
     tm, im = min(fit(2 + extra) for _ in range(repeats))
-    if im <= i1:
+    if im <= i1 or tm <= t1:  # no iterations to time, or noise larger than them: no figure
         return None, im
-    return max(tm - t1, 1e-9) / (im - i1), im - i1
+    return (tm - t1) / (im - i1), im - i1
 
 
 def sklearn_rate(X, C, threads, extra, repeats):
@@ -78,7 +78,7 @@ def sklearn_rate(X, C, threads, extra, repeats):
     X = np.ascontiguousarray(X)
     weights = np.ones(n, dtype=X.dtype)
     best = None
-    with threadpool_limits(limits=1, user_api="blas"), threadpool_limits(limits=threads, user_api="openmp"):
+    with threadpool_limits(limits=1, user_api="blas"):  # as KMeans.fit; its OpenMP threads come from n_threads
         for _ in range(repeats):
             centers, centers_new = C.copy(), np.zeros_like(C)
             labels = np.full(n, -1, dtype=np.int32)
