@@ -316,16 +316,14 @@ class AssignKernel {
     ws.row_norm2.resize(block);
   }
 
-  // Bound on the error of one score of a row with |x - m|^2 = norm2 (see the header).
-  double row_error(double norm2) const noexcept {
+  // S = (|x - m| + max |c - m|)^2 for a row with |x - m|^2 = norm2: err_scale_ S bounds the
+  // error of one of its scores, tie_scale_ S how far norm2 + a score lies from the
+  // canonical distance (see the header).
+  double row_scale2(double norm2) const noexcept {
     const double scale = std::sqrt(norm2) + cmax_;
-    return err_scale_ * scale * scale;
+    return scale * scale;
   }
-  // Bound on how far norm2 + a score of the row lies from the canonical distance (header).
-  double tie_error(double norm2) const noexcept {
-    const double scale = std::sqrt(norm2) + cmax_;
-    return tie_scale_ * scale * scale;
-  }
+  double row_error(double norm2) const noexcept { return err_scale_ * row_scale2(norm2); }
 
   template <class Src>
   void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
@@ -500,7 +498,8 @@ class AssignKernel {
       const T best = reduce_min(bs);
       const T label_t = reduce_min(xsimd::select(bs == V(best), idx, inf));
       const T runner_up = std::min(reduce_min(b2), reduce_min(xsimd::select(idx == V(label_t), inf, bs)));
-      const double err = row_error(ws.row_norm2[r]);
+      const double scale2 = row_scale2(ws.row_norm2[r]);
+      const double err = err_scale_ * scale2;
       const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
       if (!(label_t < static_cast<T>(k_))) {
         // Scores not finite: canonical distances to every centroid decide.
@@ -509,7 +508,7 @@ class AssignKernel {
         if (best_out) best_out[r] = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
         continue;
       }
-      const double tie = tie_error(ws.row_norm2[r]);
+      const double tie = tie_scale_ * scale2;
       if (!(gap > 2 * tie)) {  // too close to call from the scores
         labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, ws,
                                                       second ? second + r : nullptr, best_out ? best_out + r : nullptr));
@@ -562,27 +561,9 @@ class AssignKernel {
           others = std::min(others, static_cast<double>(scores[j]));
       }
     }
-    const std::size_t m = ws.candidates.size();
-    ws.canonical.resize(m);
-    T* dist = ws.canonical.data();
-    const std::size_t* cand = ws.candidates.data();
-    if (inner_) {
-      for (std::size_t q = 0; q < m; ++q) dist[q] = -dot_product<Arch>(x, centroids_.row(cand[q]), d_);
-    } else {
-      squared_distances_listed<Arch>(
-          x, d_, m, [&](std::size_t q) { return centroids_.row(cand[q]); }, [&](std::size_t q, T c2) { dist[q] = c2; });
-    }
-    std::size_t chosen = 0;  // candidates are in index order: the first minimum has the lowest index
-    for (std::size_t q = 1; q < m; ++q)
-      if (dist[q] < dist[chosen]) chosen = q;
-    if (second) {
-      double s = std::max(0.0, norm2 + others - err);
-      for (std::size_t q = 0; q < m; ++q)
-        if (q != chosen) s = std::min(s, static_cast<double>(dist[q]) * (1 - err_scale_));
-      *second = s;
-    }
-    if (best_out) *best_out = static_cast<double>(dist[chosen]) * (1 + err_scale_);
-    return cand[chosen];
+    const std::size_t chosen = nearest_candidate(x, ws, std::max(0.0, norm2 + others - err), second);
+    if (best_out) *best_out = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
+    return ws.candidates[chosen];
   }
 
   // Every score |c|^2 - 2 x.c of packed row r of the block, with the multiply-adds of
@@ -632,26 +613,39 @@ class AssignKernel {
   }
 
   // Nearest centroid by canonical distance (lowest index on equality); optionally a lower
-  // bound of the squared distance to the others.
+  // bound of the squared distance to the others. ws.canonical[j] holds centroid j's.
   std::size_t canonical_argmin(const T* x, Workspace& ws, double* second) const {
-    ws.canonical.resize(k_);
+    ws.candidates.resize(k_);
+    for (std::size_t j = 0; j < k_; ++j) ws.candidates[j] = j;
+    return nearest_candidate(x, ws, std::numeric_limits<double>::infinity(), second);
+  }
+
+  // The position in ws.candidates (centroid indices, increasing) of the nearest of them by
+  // canonical loss, the first on equality, so the lowest index; ws.canonical[q] receives
+  // candidate q's loss. second, if not null: a lower bound of the squared distance to
+  // every other centroid, from the other candidates' losses and `others` (a bound for the
+  // centroids not listed).
+  std::size_t nearest_candidate(const T* x, Workspace& ws, double others, double* second) const {
+    const std::size_t m = ws.candidates.size();
+    ws.canonical.resize(m);
     T* dist = ws.canonical.data();
+    const std::size_t* cand = ws.candidates.data();
     if (inner_) {
-      for (std::size_t c = 0; c < k_; ++c) dist[c] = -dot_product<Arch>(x, centroids_.row(c), d_);
+      for (std::size_t q = 0; q < m; ++q) dist[q] = -dot_product<Arch>(x, centroids_.row(cand[q]), d_);
     } else {
       squared_distances_listed<Arch>(
-          x, d_, k_, [&](std::size_t j) { return centroids_.row(j); }, [&](std::size_t j, T c2) { dist[j] = c2; });
+          x, d_, m, [&](std::size_t q) { return centroids_.row(cand[q]); }, [&](std::size_t q, T c2) { dist[q] = c2; });
     }
-    std::size_t best = 0;
-    for (std::size_t j = 1; j < k_; ++j)
-      if (dist[j] < dist[best]) best = j;
+    std::size_t chosen = 0;
+    for (std::size_t q = 1; q < m; ++q)
+      if (dist[q] < dist[chosen]) chosen = q;
     if (second) {
-      double s = std::numeric_limits<double>::infinity();
-      for (std::size_t j = 0; j < k_; ++j)
-        if (j != best) s = std::min(s, static_cast<double>(dist[j]));
-      *second = s * (1 - err_scale_);
+      double s = others;
+      for (std::size_t q = 0; q < m; ++q)
+        if (q != chosen) s = std::min(s, static_cast<double>(dist[q]) * (1 - err_scale_));
+      *second = s;
     }
-    return best;
+    return chosen;
   }
 
   std::size_t d_ = 0;
