@@ -94,6 +94,11 @@ TEMPLATE_TEST_CASE("canonical distances are bit-identical whichever routine comp
       T block[4 * 5], to[5];
       lloyd::detail::squared_distances_block<4, 5>(xs, ys, d, block);
       for (std::size_t r = 0; r < 4; ++r) {
+        for (std::size_t count = 1; count <= 5; ++count) {  // 4 at a time, then 1 to 3
+          T each[5];
+          lloyd::detail::squared_distances_to_each(xs[r], ys, count, d, each);
+          for (std::size_t g = 0; g < count; ++g) REQUIRE(each[g] == lloyd::detail::squared_distance(xs[r], ys[g], d));
+        }
         lloyd::detail::squared_distances_to<5>(xs[r], ys, d, to);
         for (std::size_t g = 0; g < 5; ++g) {
           INFO("d = " << d << " trial " << trial);

@@ -26,6 +26,16 @@
 #define LLOYD_RESTRICT
 #endif
 
+// Fully unrolls the loop that follows (loops over a register tile's rows or columns,
+// whose arrays must live in registers).
+#if defined(__clang__)
+#define LLOYD_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define LLOYD_UNROLL _Pragma("GCC unroll 32")
+#else
+#define LLOYD_UNROLL
+#endif
+
 namespace lloyd {
 namespace detail {
 

@@ -88,23 +88,38 @@ inline void squared_distances_to(const T* LLOYD_RESTRICT x, const T* const* rows
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   V acc[G];
-  for (std::size_t g = 0; g < G; ++g) acc[g] = V(T(0));
+  LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) acc[g] = V(T(0));
   std::size_t j = 0;
   for (; j + W <= d; j += W) {
     const V xv = V::load_unaligned(x + j);
-    for (std::size_t g = 0; g < G; ++g) {
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
       const V diff = xv - V::load_unaligned(rows[g] + j);
       acc[g] = xsimd::fma(diff, diff, acc[g]);
     }
   }
   if (j < d) {
     const V xv = load_tail<Arch>(x + j, d - j);
-    for (std::size_t g = 0; g < G; ++g) {
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
       const V diff = xv - load_tail<Arch>(rows[g] + j, d - j);
       acc[g] = xsimd::fma(diff, diff, acc[g]);
     }
   }
-  for (std::size_t g = 0; g < G; ++g) out[g] = reduce_add(acc[g]);
+  LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) out[g] = reduce_add(acc[g]);
+}
+
+/// Canonical squared distances from x to rows[0..count): out[g] = |x - rows[g]|^2, four
+/// rows at a time (x is read once per four).
+template <class Arch = default_arch, class T>
+inline void squared_distances_to_each(const T* LLOYD_RESTRICT x, const T* const* rows, std::size_t count, std::size_t d,
+                                      T* out) noexcept {
+  std::size_t g = 0;
+  for (; g + 4 <= count; g += 4) squared_distances_to<4, Arch>(x, rows + g, d, out + g);
+  switch (count - g) {
+    case 3: squared_distances_to<3, Arch>(x, rows + g, d, out + g); break;
+    case 2: squared_distances_to<2, Arch>(x, rows + g, d, out + g); break;
+    case 1: squared_distances_to<1, Arch>(x, rows + g, d, out + g); break;
+    default: break;
+  }
 }
 
 /// Canonical squared distances from x to m listed rows, four at a time: use(q, |x - row(q)|^2)
@@ -128,15 +143,15 @@ inline void squared_distances_block(const T* const* xs, const T* const* ys, std:
   using V = simd<T, Arch>;
   constexpr std::size_t W = V::size;
   V acc[R][G];
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t g = 0; g < G; ++g) acc[r][g] = V(T(0));
+  LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r)
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) acc[r][g] = V(T(0));
   std::size_t j = 0;
   for (; j + W <= d; j += W) {
     V xv[R];
-    for (std::size_t r = 0; r < R; ++r) xv[r] = V::load_unaligned(xs[r] + j);
-    for (std::size_t g = 0; g < G; ++g) {
+    LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r) xv[r] = V::load_unaligned(xs[r] + j);
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
       const V yv = V::load_unaligned(ys[g] + j);
-      for (std::size_t r = 0; r < R; ++r) {
+      LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r) {
         const V diff = xv[r] - yv;
         acc[r][g] = xsimd::fma(diff, diff, acc[r][g]);
       }
@@ -144,17 +159,17 @@ inline void squared_distances_block(const T* const* xs, const T* const* ys, std:
   }
   if (j < d) {
     V xv[R];
-    for (std::size_t r = 0; r < R; ++r) xv[r] = load_tail<Arch>(xs[r] + j, d - j);
-    for (std::size_t g = 0; g < G; ++g) {
+    LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r) xv[r] = load_tail<Arch>(xs[r] + j, d - j);
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
       const V yv = load_tail<Arch>(ys[g] + j, d - j);
-      for (std::size_t r = 0; r < R; ++r) {
+      LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r) {
         const V diff = xv[r] - yv;
         acc[r][g] = xsimd::fma(diff, diff, acc[r][g]);
       }
     }
   }
-  for (std::size_t r = 0; r < R; ++r)
-    for (std::size_t g = 0; g < G; ++g) out[r * G + g] = reduce_add(acc[r][g]);
+  LLOYD_UNROLL for (std::size_t r = 0; r < R; ++r)
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) out[r * G + g] = reduce_add(acc[r][g]);
 }
 
 /// Canonical sum_j a[j] * b[j] (same arithmetic scheme as squared_distance).

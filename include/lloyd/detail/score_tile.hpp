@@ -12,14 +12,6 @@
 #include "config.hpp"
 #include "distance.hpp"
 
-#if defined(__clang__)
-#define LLOYD_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define LLOYD_UNROLL _Pragma("GCC unroll 32")
-#else
-#define LLOYD_UNROLL
-#endif
-
 namespace lloyd {
 namespace detail {
 
