@@ -2,6 +2,7 @@
 #include <lloyd/lloyd.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <vector>
@@ -158,6 +159,42 @@ TEMPLATE_TEST_CASE("k-means|| gives the same bits whether its bounds skip rows o
         }
       }
   REQUIRE(skipped > 0);  // the bounds did skip rows (blobs: most rows are near a candidate)
+}
+
+TEMPLATE_TEST_CASE("k-means||'s reduction of its candidates picks what greedy k-means++ picks", "[init]", float,
+                   double) {
+  // CandidateKMeansPlusPlus skips the distances its bounds prove useless and keeps the
+  // points in its own order; the choices must be greedy k-means++'s on the same weighted
+  // points. d = 1, 7, 19 (not multiples of the SIMD width) and 64; m below one piece of
+  // 256 and above; k = 1, k = m; weights; few distinct points.
+  using CK = lloyd::detail::CandidateKMeansPlusPlus<TestType>;
+  std::size_t computed = 0, full = 0;
+  for (std::size_t d : {1u, 7u, 19u, 64u})
+    for (std::size_t m : {40u, 700u, 3000u})
+      for (std::size_t k : {std::size_t(1), std::size_t(25), std::size_t(m / 3), m}) {
+        auto Y = lloyd::make_blobs<TestType>(m, d, std::max<std::size_t>(1, m / 3), 0.5, m + d + k).X;
+        if (k == 25)  // few distinct points: every point one of 10
+          for (std::size_t i = 10; i < m; ++i)
+            for (std::size_t j = 0; j < d; ++j) Y(i, j) = Y(i % 10, j);
+        std::vector<TestType> w(m);  // all different: no two trials tie exactly (ties may break either way)
+        for (std::size_t i = 0; i < m; ++i) w[i] = TestType(1 + static_cast<double>((i * 7) % m) / static_cast<double>(m));
+        lloyd::detail::ThreadPool one(1), three(3);
+        const auto P = lloyd::detail::make_problem<TestType>(Y, w.data(), one);
+        lloyd::detail::Rng r0(k + 1), r1(k + 1), r3(k + 1);
+        const auto greedy = lloyd::detail::kmeans_plusplus_seeding<TestType>(P, k, r0, one);
+        CK a(Y, w.data(), k, 0, one), b(Y, w.data(), k, 0, three);
+        const std::vector<std::size_t> picks = a.run(r1);
+        INFO("d = " << d << ", m = " << m << ", k = " << k);
+        REQUIRE(picks == greedy.indices);
+        REQUIRE(b.run(r3) == picks);
+        REQUIRE(a.distances_computed() == b.distances_computed());
+        if (k > 25) {
+          computed += a.distances_computed();
+          full += m + (k - 1) * m * (2 + static_cast<std::size_t>(std::log(static_cast<double>(k))));
+        }
+      }
+  INFO("distances computed " << computed << " of " << full);
+  REQUIRE(computed < full / 2);  // the bounds spared distances (without them: all of full)
 }
 
 TEMPLATE_TEST_CASE("k-means|| seeds one centroid per well-separated blob", "[init]", float, double) {

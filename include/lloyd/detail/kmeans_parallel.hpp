@@ -13,8 +13,8 @@
 #include "../matrix.hpp"
 #include "assign.hpp"
 #include "bounds.hpp"
+#include "candidate_kmeans_plusplus.hpp"
 #include "exchange.hpp"
-#include "kmeans_plusplus.hpp"
 #include "parallel.hpp"
 #include "partitions.hpp"
 #include "problem.hpp"
@@ -212,9 +212,13 @@ class KMeansParallel {
       if (!(weight[c] > 0)) weight[c] = std::numeric_limits<T>::min();
     }
     const MatrixView<const T> C(rows_.data(), m, d, stride);
-    const Problem<T> Q = make_problem<T>(C, weight.data(), pool_);
-    Seeding<T> s = kmeans_plusplus_seeding<T, Arch>(Q, k, rng, pool_);
-    for (auto& idx : s.indices) idx = static_cast<std::size_t>(index_[idx]);
+    const std::vector<std::size_t> picked = CandidateKMeansPlusPlus<T, Arch>(C, weight.data(), k, 0, pool_).run(rng);
+    Seeding<T> s;
+    s.centroids = Matrix<T>(picked.size(), d);
+    for (std::size_t c = 0; c < picked.size(); ++c) {
+      std::copy_n(C.row(picked[c]), d, s.centroids.row(c));
+      s.indices.push_back(static_cast<std::size_t>(index_[picked[c]]));
+    }
     return s;
   }
 

@@ -5,7 +5,8 @@
 // new centroid is the best of n_local_trials rows sampled with probability proportional
 // to weight x squared distance to the nearest chosen centroid, "best" meaning the lowest
 // resulting potential. It needs one exchange per centroid, so it runs on one process's
-// rows (a distributed fit uses k-means|| instead, which ends with this on its candidates).
+// rows (a distributed fit uses k-means|| instead, which ends with the same rule on its
+// candidates: candidate_kmeans_plusplus.hpp).
 //
 // From k = 16 it skips the rows no trial can come closer to, as k-means||'s rounds do
 // (kmeans_parallel.hpp): each row remembers its nearest chosen centroid; per step each
