@@ -9,7 +9,7 @@
 // the nearest chosen centroid), best meaning the most potential removed. With m points
 // and k steps, computing every point's distance to every trial is k x m x trials
 // distances: at k = 16384 (m ~ 41000, d = 64) that made the end of k-means|| take about
-// 25 s, 15 Lloyd iterations of 200k rows. Two things cut it here, neither changing a
+// 25 s, 15 Lloyd iterations of 200k rows. Three things cut it here, none changing a
 // choice:
 // - A trial t cannot come closer to a point than the point's nearest centroid a when
 //   |t - a| >= 2 |x - a|; and |t - a| is at least t's own D, which is known. So a point
@@ -17,9 +17,17 @@
 //   sampled by D^2 lie mostly in places not yet covered, far from every centroid, and the
 //   points already covered drop out (BoundMath's margins make the test safe against
 //   rounding).
-// - The points are kept in order of falling D (re-ordered after an eighth of them moved,
-//   their rows copied in that order): those still needing distances are a prefix of the
-//   order, read from one stretch of memory, and the rest is never touched.
+// - The points are kept in order of falling D (re-ordered after an eighth of them moved):
+//   those still needing distances are a prefix of the order, the rest is never touched.
+//   Within it, pairs of blocks of W points (the SIMD width) meet only the trials that
+//   may reach their first point.
+// - The distances are screened first, W points at a time, one lane each, with their rows
+//   stored feature by feature: a multiply-add per point, trial and feature, and no sums
+//   across lanes. Only where the screen cannot prove a trial no closer than D (allowing
+//   for both roundings) is the canonical distance computed, so the choices are greedy
+//   k-means++'s. (On blobs with as many centres as k, the points of centres not yet
+//   covered are far from every trial and every centroid alike, and no triangle
+//   inequality spares their distances: the screen is what makes them cheap.)
 // A trial's gain is the sum of weight x (D^2 - distance^2) over the points it comes
 // closer to; the largest gain wins (the first of equals). Gains are summed in fixed
 // pieces of the order, then in order: the same choices whatever the number of threads.
@@ -33,6 +41,7 @@
 #include <vector>
 
 #include "../matrix.hpp"
+#include "aligned.hpp"
 #include "bounds.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
@@ -59,12 +68,14 @@ class CandidateKMeansPlusPlus {
         block_pot_((m_ + block - 1) / block, 0.0),
         point_(m_),
         place_(m_),
-        rows_(m_ * d_),
-        upper_(m_),
+        rows_(((m_ + W - 1) / W + 1) * W * d_),  // one block of padding: blocks go in pairs
+        bar_(((m_ + W - 1) / W + 1) * W, T(0)),
         key_(m_),
         cand_(trials_),
         reach_(trials_),
-        trial_rows_(trials_) {
+        trial_rows_(trials_),
+        by_reach_(trials_),
+        sorted_rows_(trials_) {
     indices_.reserve(k);
   }
 
@@ -94,13 +105,23 @@ class CandidateKMeansPlusPlus {
     return indices_;
   }
 
-  /// Point-trial distances computed by run() (without the bounds: about k x m x trials).
+  /// Point-trial distances run() screened or computed (without the bounds: about k x m x
+  /// trials).
   std::size_t distances_computed() const noexcept { return computed_; }
 
  private:
   static constexpr std::size_t block = 256;  // points per partial sum of the masses
-  static constexpr std::size_t piece = 256;  // places per task of the gains
+  using V = simd<T, Arch>;
+  static constexpr std::size_t W = V::size;
+  static constexpr std::size_t piece = 256;  // places per task of the gains (a multiple of 2 W)
 
+  // Per piece of places: each trial's gain and the places it comes closer to (with the
+  // squared distance).
+  struct Part {
+    std::vector<double> gain;
+    std::size_t computed = 0;  // distances
+    std::vector<std::vector<std::pair<std::uint32_t, double>>> improved;
+  };
   double mass(std::size_t i) const { return static_cast<double>(w_[i]) * dist_[i]; }
 
   void refresh_block(std::size_t b) {
@@ -179,10 +200,68 @@ class CandidateKMeansPlusPlus {
     for (std::size_t p = 0; p < m_; ++p) {
       const std::size_t i = point_[p];
       place_[i] = static_cast<std::uint32_t>(p);
-      std::copy_n(Y_.row(i), d_, rows_.data() + p * d_);
-      upper_[p] = key_[p] = math_.upper(dist_[i]);
+      const T* x = Y_.row(i);
+      T* block = rows_.data() + p / W * W * d_ + p % W;
+      for (std::size_t j = 0; j < d_; ++j) block[j * W] = x[j];
+      key_[p] = math_.upper(dist_[i]);
+      bar_[p] = bar(dist_[i]);
     }
     moved_ = 0;
+  }
+
+  // Above this a place's screened distance (see screen) proves a trial no closer than
+  // the place's own squared distance v: v (1 + e) / (1 - g), rounded up to T, with e the
+  // screen's relative error and g the canonical one.
+  T bar(double v) const noexcept {
+    const double e = 4.0 * static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
+    const double b = v * (1 + e) / (1 - math_.relative_error()) * (1 + 0x1p-40);
+    T out = static_cast<T>(b);
+    if (static_cast<double>(out) < b) out = std::nextafter(out, std::numeric_limits<T>::infinity());
+    return out;
+  }
+
+  // Trials by_reach_[t0 .. t0 + G - 1] against the 2 W places of blocks blk and blk + 1 (those in
+  // [first, last)): each place's squared distance to each trial summed feature by
+  // feature in its lane (one multiply-add per place, trial and feature, no sums across
+  // lanes; 2 G independent sums), a screen whose relative error is at most e (see bar).
+  // Where it lies above the place's bar the trial cannot come closer; elsewhere the
+  // canonical distance decides, as in greedy k-means++.
+  template <std::size_t G>
+  void screen(std::size_t blk, std::size_t t0, std::size_t first, std::size_t last, Part& part) const {
+    const T* X0 = rows_.data() + blk * W * d_;
+    const T* X1 = X0 + W * d_;
+    const T* tr[G];
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) tr[g] = sorted_rows_[t0 + g];
+    V acc0[G], acc1[G];
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) acc0[g] = acc1[g] = V(T(0));
+    for (std::size_t j = 0; j < d_; ++j) {
+      const V x0 = V::load_aligned(X0 + j * W), x1 = V::load_aligned(X1 + j * W);
+      LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
+        const V t(tr[g][j]);
+        const V diff0 = x0 - t, diff1 = x1 - t;
+        acc0[g] = xsimd::fma(diff0, diff0, acc0[g]);
+        acc1[g] = xsimd::fma(diff1, diff1, acc1[g]);
+      }
+    }
+    part.computed += G * (last - first);
+    const V bar0 = V::load_aligned(bar_.data() + first), bar1 = V::load_aligned(bar_.data() + first + W);
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
+      const auto near0 = acc0[g] <= bar0, near1 = acc1[g] <= bar1;
+      if (!xsimd::any(near0 || near1)) continue;
+      alignas(64) T lane[2 * W];
+      xsimd::select(near0, V(T(1)), V(T(0))).store_aligned(lane);
+      xsimd::select(near1, V(T(1)), V(T(0))).store_aligned(lane + W);
+      for (std::size_t l = 0; l < last - first; ++l) {
+        if (lane[l] == T(0)) continue;
+        const std::size_t p = first + l, i = point_[p];
+        const double v = static_cast<double>(squared_distance<Arch>(Y_.row(i), tr[g], d_));
+        if (v < dist_[i]) {
+          const std::size_t t = by_reach_[t0 + g];
+          part.gain[t] += static_cast<double>(w_[i]) * (dist_[i] - v);
+          part.improved[t].emplace_back(static_cast<std::uint32_t>(p), v);
+        }
+      }
+    }
   }
 
   // Whether trial t (reach r: a lower bound of its distance to every chosen centroid)
@@ -195,7 +274,11 @@ class CandidateKMeansPlusPlus {
   // gains whatever the number of threads.
   std::size_t evaluate() {
     const std::size_t trials = trials_;
-    const double nearest = *std::min_element(reach_.begin(), reach_.end());
+    // The trials by increasing reach (a place out of one's reach is out of the later ones').
+    for (std::size_t t = 0; t < trials; ++t) by_reach_[t] = t;
+    std::stable_sort(by_reach_.begin(), by_reach_.end(), [&](std::size_t a, std::size_t b) { return reach_[a] < reach_[b]; });
+    for (std::size_t t = 0; t < trials; ++t) sorted_rows_[t] = trial_rows_[by_reach_[t]];
+    const double nearest = reach_[by_reach_[0]];
     // First place whose key is out of the nearest trial's reach (binary search: keys
     // fall, and out_of_reach(u, r) holds for every u below one that it holds for).
     std::size_t lo = 0, hi = m_;
@@ -206,38 +289,28 @@ class CandidateKMeansPlusPlus {
       else
         lo = mid + 1;
     }
-    const Chunking pieces = Chunking::of_rows(lo, piece);
+    const Chunking pieces = Chunking::of_rows(lo, piece);  // piece: a multiple of W
     if (parts_.size() < pieces.count()) parts_.resize(pieces.count());
-    if (scratch_.size() < pool_.size()) scratch_.resize(pool_.size());
-    auto task = [&](std::size_t c, std::size_t worker) {
+    auto task = [&](std::size_t c, std::size_t) {
       Part& part = parts_[c];
       part.gain.assign(trials, 0.0);
       part.computed = 0;
       part.improved.resize(trials);
       for (auto& list : part.improved) list.clear();
-      Scratch& sc = scratch_[worker];
-      sc.dist.resize(trials);
-      sc.rows.resize(trials);
-      sc.trial.resize(trials);
-      for (std::size_t p = pieces.begin(c); p < pieces.end(c); ++p) {
-        const double u = upper_[p];
-        std::size_t active = 0;  // the trials that may come closer to place p
-        for (std::size_t t = 0; t < trials; ++t)
-          if (!out_of_reach(u, reach_[t])) {
-            sc.trial[active] = t;
-            sc.rows[active++] = trial_rows_[t];
-          }
-        if (active == 0) continue;
-        part.computed += active;
-        squared_distances_to_each<Arch>(rows_.data() + p * d_, sc.rows.data(), active, d_, sc.dist.data());
-        const std::size_t i = point_[p];
-        const double wi = static_cast<double>(w_[i]), di = dist_[i];
-        for (std::size_t a = 0; a < active; ++a) {
-          const double v = static_cast<double>(sc.dist[a]);
-          if (v < di) {
-            part.gain[sc.trial[a]] += wi * (di - v);
-            part.improved[sc.trial[a]].emplace_back(static_cast<std::uint32_t>(p), v);
-          }
+      const std::size_t b0 = pieces.begin(c) / W, b1 = (pieces.end(c) + W - 1) / W;
+      for (std::size_t blk = b0; blk < b1; blk += 2) {  // two blocks at a time (the second may be padding)
+        const std::size_t first = blk * W, last = std::min(pieces.end(c), first + 2 * W);
+        // The trials that may reach the first place (the largest key) come first in
+        // by_reach_: only those may reach any of the pair's places.
+        std::size_t active = 0;
+        while (active < trials && !out_of_reach(key_[first], reach_[by_reach_[active]])) ++active;
+        std::size_t t = 0;
+        for (; t + 4 <= active; t += 4) screen<4>(blk, t, first, last, part);
+        switch (active - t) {
+          case 3: screen<3>(blk, t, first, last, part); break;
+          case 2: screen<2>(blk, t, first, last, part); break;
+          case 1: screen<1>(blk, t, first, last, part); break;
+          default: break;
         }
       }
     };
@@ -270,7 +343,7 @@ class CandidateKMeansPlusPlus {
       for (const auto& [p, v] : parts_[c].improved[t]) {
         const std::size_t i = point_[p];
         dist_[i] = v;
-        upper_[p] = math_.upper(v);
+        bar_[p] = bar(v);
         touched_blocks_.push_back(i / block);
         ++moved_;
       }
@@ -278,20 +351,6 @@ class CandidateKMeansPlusPlus {
     touched_blocks_.erase(std::unique(touched_blocks_.begin(), touched_blocks_.end()), touched_blocks_.end());
     for (std::size_t b : touched_blocks_) refresh_block(b);
   }
-
-  // Per piece of places: each trial's gain and the places it comes closer to (with the
-  // squared distance).
-  struct Part {
-    std::vector<double> gain;
-    std::size_t computed = 0;  // distances
-    std::vector<std::vector<std::pair<std::uint32_t, double>>> improved;
-  };
-  // Per worker: one place's trials and distances.
-  struct Scratch {
-    std::vector<T> dist;
-    std::vector<const T*> rows;
-    std::vector<std::size_t> trial;
-  };
 
   const MatrixView<const T> Y_;
   const T* w_;
@@ -305,16 +364,18 @@ class CandidateKMeansPlusPlus {
   // The places (see order()).
   std::vector<std::uint32_t> point_;  // per place: its point
   std::vector<std::uint32_t> place_;  // per point: its place
-  std::vector<T> rows_;               // per place: the point's values
-  std::vector<double> upper_;         // per place: upper bound of the exact distance (not squared)
-  std::vector<double> key_;           // per place: upper_ when ordered (falling with the place)
+  // Per block of W places: their values, feature by feature (W values per feature).
+  std::vector<T, AlignedAllocator<T, 64>> rows_;
+  std::vector<T, AlignedAllocator<T, 64>> bar_;  // per place: see bar()
+  std::vector<double> key_;           // per place: upper bound of the distance when ordered (falling)
   std::size_t moved_ = 0;             // distances lowered since the places were ordered
   std::vector<std::size_t> cand_;     // this step's trials
   std::vector<double> reach_;         // their lower bounds of the distance to every chosen centroid
   std::vector<const T*> trial_rows_;  // their values
+  std::vector<std::size_t> by_reach_;  // the trials by increasing reach
+  std::vector<const T*> sorted_rows_;  // their values in that order
   std::vector<Part> parts_;
   std::size_t parts_used_ = 0;
-  std::vector<Scratch> scratch_;
   std::vector<std::size_t> touched_blocks_;
   std::size_t computed_ = 0;
 };
