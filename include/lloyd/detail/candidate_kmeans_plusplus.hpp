@@ -45,7 +45,9 @@
 #include "bounds.hpp"
 #include "distance.hpp"
 #include "parallel.hpp"
+#include "partitions.hpp"
 #include "random.hpp"
+#include "seeding_rows.hpp"
 
 namespace lloyd {
 namespace detail {
@@ -65,7 +67,8 @@ class CandidateKMeansPlusPlus {
         math_(canonical_relative_error<T, Arch>(Y.cols())),
         dist_(m_),
         chosen_(m_, 0),
-        block_pot_((m_ + block - 1) / block, 0.0),
+        blocks_(Chunking::of_rows(m_, block)),
+        block_pot_(blocks_.count(), 0.0),
         point_(m_),
         place_(m_),
         rows_(((m_ + W - 1) / W + 1) * W * d_),  // one block of padding: blocks go in pairs
@@ -79,11 +82,11 @@ class CandidateKMeansPlusPlus {
     indices_.reserve(k);
   }
 
-  /// The k chosen points (indices into Y), in the order chosen.
+  /// The k chosen points (indices into Y), in the order chosen (all m if m < k).
   std::vector<std::size_t> run(Rng& rng) {
     if (m_ == 0 || k_ == 0) return {};
     first(point_by_weight(rng.uniform()));
-    for (std::size_t step = 1; step < k_; ++step) {
+    for (std::size_t step = 1; step < std::min(k_, m_); ++step) {  // (m >= k in k-means||: it pads)
       double pot = 0;
       for (double v : block_pot_) pot += v;
       if (!(pot > 0)) {  // every point sits on a chosen centroid: an unchosen one, uniformly
@@ -149,29 +152,7 @@ class CandidateKMeansPlusPlus {
 
   // The point whose cumulative mass first exceeds r (never a point of zero mass).
   std::size_t sample(double r) const {
-    std::size_t last_positive = 0;
-    for (std::size_t b = 0; b < block_pot_.size(); ++b) {
-      const std::size_t begin = b * block, end = std::min(m_, begin + block);
-      if (block_pot_[b] <= 0) continue;
-      if (r < block_pot_[b]) {
-        double acc = 0;
-        for (std::size_t i = begin; i < end; ++i) {
-          const double v = mass(i);
-          if (v <= 0) continue;
-          acc += v;
-          last_positive = i;
-          if (acc > r) return i;
-        }
-        return last_positive;  // rounding left r just past this block's sum
-      }
-      r -= block_pot_[b];
-      for (std::size_t i = end; i-- > begin;)
-        if (mass(i) > 0) {
-          last_positive = i;
-          break;
-        }
-    }
-    return last_positive;
+    return index_by_mass(blocks_, block_pot_, r, [&](std::size_t i) { return mass(i); }, 0);
   }
 
   // The first centroid: every point's distance to it.
@@ -359,7 +340,8 @@ class CandidateKMeansPlusPlus {
   const BoundMath math_;
   std::vector<double> dist_;           // per point: squared distance to the nearest chosen centroid
   std::vector<unsigned char> chosen_;  // per point
-  std::vector<double> block_pot_;      // per block of points: sum of weight x dist
+  const Chunking blocks_;              // the points in blocks of `block`
+  std::vector<double> block_pot_;      // per block: sum of weight x dist
   std::vector<std::size_t> indices_;   // chosen points, in order
   // The places (see order()).
   std::vector<std::uint32_t> point_;  // per place: its point

@@ -115,28 +115,7 @@ class GreedyKMeansPlusPlus {
 
   // Row whose cumulative mass first exceeds r (never a row of zero mass).
   std::size_t sample(double r) const {
-    std::size_t last_positive = P_.n;
-    for (std::size_t c = 0; c < chunks_.count(); ++c) {
-      if (chunk_pot_[c] <= 0) continue;
-      if (r < chunk_pot_[c]) {
-        double acc = 0;
-        for (std::size_t i = chunks_.begin(c); i < chunks_.end(c); ++i) {
-          const double m = mass(i);
-          if (m <= 0) continue;
-          acc += m;
-          last_positive = i;
-          if (acc > r) return i;
-        }
-        return last_positive;  // rounding left r just past this chunk's sum
-      }
-      r -= chunk_pot_[c];
-      for (std::size_t i = chunks_.end(c); i-- > chunks_.begin(c);)
-        if (mass(i) > 0) {
-          last_positive = i;
-          break;
-        }
-    }
-    return last_positive;
+    return index_by_mass(chunks_, chunk_pot_, r, [&](std::size_t i) { return mass(i); }, P_.n);
   }
 
   // Every row sits on a chosen centroid: fewer distinct rows than k. An unchosen row,

@@ -14,6 +14,7 @@
 
 #include "../matrix.hpp"
 #include "exchange.hpp"
+#include "partitions.hpp"
 #include "problem.hpp"
 #include "random.hpp"
 
@@ -55,6 +56,37 @@ Seeding<T> seeding_of(Exchange<T>& ex, const Problem<T>& P, const std::vector<st
   s.centroids = rows_by_index(ex, P, index);
   s.indices.assign(index.begin(), index.end());
   return s;
+}
+
+/// The index whose cumulative mass first exceeds r, where the masses mass(i) >= 0 are
+/// summed in the parts of `parts` (part_sum: their sums, as the caller keeps them): the
+/// parts before are skipped whole. Never an index of zero mass; where rounding leaves r
+/// past the last positive mass, that one; `none` if no mass is positive.
+template <class Mass>
+std::size_t index_by_mass(const Chunking& parts, const std::vector<double>& part_sum, double r, Mass mass,
+                          std::size_t none) {
+  std::size_t last_positive = none;
+  for (std::size_t c = 0; c < parts.count(); ++c) {
+    if (part_sum[c] <= 0) continue;
+    if (r < part_sum[c]) {
+      double acc = 0;
+      for (std::size_t i = parts.begin(c); i < parts.end(c); ++i) {
+        const double m = mass(i);
+        if (m <= 0) continue;
+        acc += m;
+        last_positive = i;
+        if (acc > r) return i;
+      }
+      return last_positive;  // rounding left r just past this part's sum
+    }
+    r -= part_sum[c];
+    for (std::size_t i = parts.end(c); i-- > parts.begin(c);)
+      if (mass(i) > 0) {
+        last_positive = i;
+        break;
+      }
+  }
+  return last_positive;
 }
 
 /// The global row whose cumulative weight first exceeds r (r in [0, total weight)): the
