@@ -70,7 +70,6 @@ class CandidateKMeansPlusPlus {
         blocks_(Chunking::of_rows(m_, block)),
         block_pot_(blocks_.count(), 0.0),
         point_(m_),
-        place_(m_),
         rows_(((m_ + W - 1) / W + 1) * W * d_),  // one block of padding: blocks go in pairs
         bar_(((m_ + W - 1) / W + 1) * W, T(0)),
         key_(m_),
@@ -180,10 +179,9 @@ class CandidateKMeansPlusPlus {
     });
     for (std::size_t p = 0; p < m_; ++p) {
       const std::size_t i = point_[p];
-      place_[i] = static_cast<std::uint32_t>(p);
       const T* x = Y_.row(i);
-      T* block = rows_.data() + p / W * W * d_ + p % W;
-      for (std::size_t j = 0; j < d_; ++j) block[j * W] = x[j];
+      T* lane = rows_.data() + p / W * W * d_ + p % W;  // p's lane of its block
+      for (std::size_t j = 0; j < d_; ++j) lane[j * W] = x[j];
       key_[p] = math_.upper(dist_[i]);
       bar_[p] = bar(dist_[i]);
     }
@@ -345,7 +343,6 @@ class CandidateKMeansPlusPlus {
   std::vector<std::size_t> indices_;   // chosen points, in order
   // The places (see order()).
   std::vector<std::uint32_t> point_;  // per place: its point
-  std::vector<std::uint32_t> place_;  // per point: its place
   // Per block of W places: their values, feature by feature (W values per feature).
   std::vector<T, AlignedAllocator<T, 64>> rows_;
   std::vector<T, AlignedAllocator<T, 64>> bar_;  // per place: see bar()
