@@ -65,6 +65,8 @@ class CandidateKMeansPlusPlus {
         trials_(trials > 0 ? trials : 2 + static_cast<std::size_t>(std::log(static_cast<double>(k)))),
         pool_(pool),
         math_(canonical_relative_error<T, Arch>(Y.cols())),
+        bar_factor_((1 + 4.0 * static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon())) /
+                    (1 - math_.relative_error()) * (1 + 0x1p-40)),
         dist_(m_),
         chosen_(m_, 0),
         blocks_(Chunking::of_rows(m_, block)),
@@ -128,7 +130,7 @@ class CandidateKMeansPlusPlus {
 
   void refresh_block(std::size_t b) {
     double pot = 0;
-    for (std::size_t i = b * block, e = std::min(m_, i + block); i < e; ++i) pot += mass(i);
+    for (std::size_t i = blocks_.begin(b); i < blocks_.end(b); ++i) pot += mass(i);
     block_pot_[b] = pot;
   }
 
@@ -137,16 +139,8 @@ class CandidateKMeansPlusPlus {
   std::size_t point_by_weight(double u) const {
     double total = 0;
     for (std::size_t i = 0; i < m_; ++i) total += static_cast<double>(w_[i]);
-    const double r = u * total;
-    double acc = 0;
-    std::size_t last = 0;
-    for (std::size_t i = 0; i < m_; ++i) {
-      if (!(w_[i] > 0)) continue;
-      acc += static_cast<double>(w_[i]);
-      last = i;
-      if (acc > r) return i;
-    }
-    return last;
+    return index_by_mass(Chunking::of_rows(m_, m_), {total}, u * total,
+                         [&](std::size_t i) { return static_cast<double>(w_[i]); }, 0);
   }
 
   // The point whose cumulative mass first exceeds r (never a point of zero mass).
@@ -192,8 +186,7 @@ class CandidateKMeansPlusPlus {
   // the place's own squared distance v: v (1 + e) / (1 - g), rounded up to T, with e the
   // screen's relative error and g the canonical one.
   T bar(double v) const noexcept {
-    const double e = 4.0 * static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon());
-    const double b = v * (1 + e) / (1 - math_.relative_error()) * (1 + 0x1p-40);
+    const double b = v * bar_factor_;
     T out = static_cast<T>(b);
     if (static_cast<double>(out) < b) out = std::nextafter(out, std::numeric_limits<T>::infinity());
     return out;
@@ -268,7 +261,7 @@ class CandidateKMeansPlusPlus {
       else
         lo = mid + 1;
     }
-    const Chunking pieces = Chunking::of_rows(lo, piece);  // piece: a multiple of W
+    const Chunking pieces = Chunking::of_rows(lo, piece);  // piece: a multiple of 2 W
     if (parts_.size() < pieces.count()) parts_.resize(pieces.count());
     auto task = [&](std::size_t c, std::size_t) {
       Part& part = parts_[c];
@@ -298,13 +291,12 @@ class CandidateKMeansPlusPlus {
     else
       for (std::size_t c = 0; c < pieces.count(); ++c) task(c, 0);
     parts_used_ = pieces.count();
+    for (std::size_t c = 0; c < parts_used_; ++c) computed_ += parts_[c].computed;
     std::size_t best = 0;
     double best_gain = -1;
     for (std::size_t t = 0; t < trials; ++t) {
       double g = 0;
       for (std::size_t c = 0; c < parts_used_; ++c) g += parts_[c].gain[t];
-      if (t == 0)
-        for (std::size_t c = 0; c < parts_used_; ++c) computed_ += parts_[c].computed;
       if (g > best_gain) {
         best_gain = g;
         best = t;
@@ -336,6 +328,7 @@ class CandidateKMeansPlusPlus {
   const std::size_t m_, d_, k_, trials_;
   ThreadPool& pool_;
   const BoundMath math_;
+  const double bar_factor_;  // (1 + e) / (1 - g), with room: see bar()
   std::vector<double> dist_;           // per point: squared distance to the nearest chosen centroid
   std::vector<unsigned char> chosen_;  // per point
   const Chunking blocks_;              // the points in blocks of `block`
