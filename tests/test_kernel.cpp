@@ -14,6 +14,14 @@
 
 namespace {
 
+// Both tiled paths of the kernel (the lane path is the default only for few centroids
+// and short rows with 8 or more SIMD lanes) and the default choice.
+template <class T>
+std::vector<typename lloyd::detail::AssignKernel<T>::Tiling> tilings() {
+  using Tiling = typename lloyd::detail::AssignKernel<T>::Tiling;
+  return {Tiling::Auto, Tiling::Panels, Tiling::Lanes};
+}
+
 // Labels must match the reference's, except where the two candidates are equidistant
 // within the rounding of the kernel's |c|^2 - 2 x.c formulation: that error is at most
 // about 2 (d + 2) u (|x'| + |c'|)^2 per score, where ' marks centring by `shift` and u is
@@ -150,15 +158,18 @@ TEMPLATE_TEST_CASE("assignment kernel agrees with the scalar reference on awkwar
         if (k > n) continue;
         const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 100 + n + d);
         const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 200 + k + d);
-        lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-        kernel.set_centroids(C);
-        auto ws = kernel.make_workspace();
-        std::vector<std::int32_t> labels(n, -1);
-        // In uneven pieces, as the parallel passes call it.
-        for (std::size_t b = 0; b < n; b += 13) kernel.assign(X, b, std::min(n, b + 13), labels.data() + b, ws);
-        INFO("n=" << n << " d=" << d << " k=" << k);
-        require_same_labels_up_to_ties<TestType>(X, C, labels);
-        require_canonical_labels<TestType>(X, C, labels);
+        for (const auto tiling : tilings<TestType>()) {
+          lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
+          kernel.set_tiling(tiling);
+          kernel.set_centroids(C);
+          auto ws = kernel.make_workspace();
+          std::vector<std::int32_t> labels(n, -1);
+          // In uneven pieces, as the parallel passes call it.
+          for (std::size_t b = 0; b < n; b += 13) kernel.assign(X, b, std::min(n, b + 13), labels.data() + b, ws);
+          INFO("n=" << n << " d=" << d << " k=" << k << " tiling " << static_cast<int>(tiling));
+          require_same_labels_up_to_ties<TestType>(X, C, labels);
+          require_canonical_labels<TestType>(X, C, labels);
+        }
       }
     }
   }
@@ -174,12 +185,15 @@ TEMPLATE_TEST_CASE("assignment ties go to the lowest centroid index", "[kernel]"
       for (std::size_t j = 0; j < d; ++j) C(c, j) = R(c, j);
     for (std::size_t j = 0; j < d; ++j) C(3, j) = C(20, j) = C(36, j) = TestType(0.5);
     lloyd::Matrix<TestType> X(4, d, TestType(0.5));
-    lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-    kernel.set_centroids(C);
-    auto ws = kernel.make_workspace();
-    std::vector<std::int32_t> labels(4, -1);
-    kernel.assign(X, 0, 4, labels.data(), ws);
-    for (auto l : labels) REQUIRE(l == 3);
+    for (const auto tiling : tilings<TestType>()) {
+      lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
+      kernel.set_tiling(tiling);
+      kernel.set_centroids(C);
+      auto ws = kernel.make_workspace();
+      std::vector<std::int32_t> labels(4, -1);
+      kernel.assign(X, 0, 4, labels.data(), ws);
+      for (auto l : labels) REQUIRE(l == 3);
+    }
   }
 }
 
@@ -229,19 +243,22 @@ TEMPLATE_TEST_CASE("fit and predict stay exact on data offset by 1e4", "[kernel]
 TEMPLATE_TEST_CASE("the kernel handles every panel layout of k", "[kernel]", float, double) {
   // k around multiples of every SIMD width (2, 4, 8, 16 lanes) and of twice that:
   // 1- and 2-vector panels, padded panels, the k <= W tile shape, and the direct mode
-  // (k <= direct_max_k).
+  // (k <= direct_max_k); each through both tiled paths (panel tiles and the lane path).
   const std::size_t d = 9, n = 301;
   const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 5);
   for (std::size_t k : {1u, 2u, 7u, 8u, 9u, 10u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 48u, 49u, 63u, 64u, 65u, 100u}) {
     const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 6 + k);
-    lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-    kernel.set_centroids(C);
-    auto ws = kernel.make_workspace();
-    std::vector<std::int32_t> labels(n, -1);
-    kernel.assign(X, 0, n, labels.data(), ws);
-    INFO("k = " << k);
-    require_same_labels_up_to_ties<TestType>(X, C, labels);
-    require_canonical_labels<TestType>(X, C, labels);
+    for (const auto tiling : tilings<TestType>()) {
+      lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
+      kernel.set_tiling(tiling);
+      kernel.set_centroids(C);
+      auto ws = kernel.make_workspace();
+      std::vector<std::int32_t> labels(n, -1);
+      kernel.assign(X, 0, n, labels.data(), ws);
+      INFO("k = " << k << " tiling " << static_cast<int>(tiling));
+      require_same_labels_up_to_ties<TestType>(X, C, labels);
+      require_canonical_labels<TestType>(X, C, labels);
+    }
   }
 }
 
@@ -332,25 +349,28 @@ TEMPLATE_TEST_CASE("rows with many near-tied centroids get canonical labels and 
         const auto& XX = which == 0 ? X : B;
         const auto& CC = which == 0 ? C : CB;
         std::vector<TestType> shift(d, TestType(which == 0 ? 50 : 0));
-        lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
-        kernel.set_centroids(CC);
-        auto ws = kernel.make_workspace();
-        std::vector<std::int32_t> labels(n, -1);
-        kernel.assign(XX, 0, n, labels.data(), ws);
-        INFO("d=" << d << " k=" << k << (which == 0 ? " sphere" : " blobs"));
-        require_canonical_labels<TestType>(XX, CC, labels);
-        std::vector<std::size_t> rows(n);
-        for (std::size_t i = 0; i < n; ++i) rows[i] = (i * 37) % n;  // 37 is prime to 600's factors
-        std::vector<std::int32_t> listed(n, -1);
-        std::vector<double> second(n), best(n);
-        kernel.assign_rows(XX, rows.data(), n, listed.data(), second.data(), ws, best.data());
-        for (std::size_t r = 0; r < n; ++r) {
-          REQUIRE(listed[r] == labels[rows[r]]);
-          const TestType* x = XX.row(rows[r]);
-          REQUIRE(best[r] >= double(lloyd::detail::squared_distance(x, CC.row(std::size_t(listed[r])), d)));
-          for (std::size_t j = 0; j < k; ++j)
-            if (static_cast<std::int32_t>(j) != listed[r])
-              REQUIRE(second[r] <= double(lloyd::detail::squared_distance(x, CC.row(j), d)));
+        for (const auto tiling : tilings<TestType>()) {
+          lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
+          kernel.set_tiling(tiling);
+          kernel.set_centroids(CC);
+          auto ws = kernel.make_workspace();
+          std::vector<std::int32_t> labels(n, -1);
+          kernel.assign(XX, 0, n, labels.data(), ws);
+          INFO("d=" << d << " k=" << k << (which == 0 ? " sphere" : " blobs") << " tiling " << static_cast<int>(tiling));
+          require_canonical_labels<TestType>(XX, CC, labels);
+          std::vector<std::size_t> rows(n);
+          for (std::size_t i = 0; i < n; ++i) rows[i] = (i * 37) % n;  // 37 is prime to 600's factors
+          std::vector<std::int32_t> listed(n, -1);
+          std::vector<double> second(n), best(n);
+          kernel.assign_rows(XX, rows.data(), n, listed.data(), second.data(), ws, best.data());
+          for (std::size_t r = 0; r < n; ++r) {
+            REQUIRE(listed[r] == labels[rows[r]]);
+            const TestType* x = XX.row(rows[r]);
+            REQUIRE(best[r] >= double(lloyd::detail::squared_distance(x, CC.row(std::size_t(listed[r])), d)));
+            for (std::size_t j = 0; j < k; ++j)
+              if (static_cast<std::int32_t>(j) != listed[r])
+                REQUIRE(second[r] <= double(lloyd::detail::squared_distance(x, CC.row(j), d)));
+          }
         }
       }
     }

@@ -45,6 +45,19 @@
 // needed: with both operands streaming from L2 the loop stays near the FMA limit up to d
 // in the thousands.
 //
+// Few centroids and short rows (lanes_pay: k <= 4 W and rows of at most 128 bytes, with
+// 8 or more lanes). Then the tile's own work is small and the per-row fold of W lanes
+// into one minimum and runner-up (four reductions across lanes) costs more than the
+// multiply-adds. The lane path turns the tile around: W rows, one per lane, feature by
+// feature (pack_lanes), meet G centroids at a time, each centroid value broadcast; every
+// lane keeps its row's minimum, index and runner-up, so nothing is reduced across lanes.
+// Each score is still one chain of multiply-adds over the features in order, so the
+// scores and labels are those of the panel tiles, bit for bit (the bounds handed out
+// may differ in the last bit of |x - m|^2, whose sum the compiler may fuse differently
+// in the two packings; it is rounded up by far more). Measured (float32,
+// one thread, AVX-512): d = 8, k = 16: 16 -> 8 ns a row; the paths are level around
+// d = 32 or k = 128. With 4 lanes (SSE2 float, AVX2 double) it gains nothing.
+//
 // Few centroids (k <= direct_max_k). Then a centroid panel would be mostly padding,
 // and the data pass, not arithmetic, bounds the speed; the kernel instead computes the
 // canonical sum((x - c)^2) for all k centroids in one sweep of each row (SIMD along
@@ -103,6 +116,7 @@ class AssignKernel {
     std::vector<T> canonical;       // canonical distances of one row's candidates (re-check)
     aligned_vector<T> row_scores;   // every score of one row (re-check)
     std::vector<std::size_t> candidates;
+    aligned_vector<T> cols;         // a block of rows, one per SIMD lane (lane path)
   };
 
   AssignKernel() = default;
@@ -123,6 +137,16 @@ class AssignKernel {
 
   /// Up to this many centroids, rows are scored directly (see the header note).
   static constexpr std::size_t direct_max_k = 8;
+
+  /// Which tiled path assign() takes: by k and d (Auto), or one of them (tests compare
+  /// the two). Takes effect at the next set_centroids().
+  enum class Tiling { Auto, Panels, Lanes };
+  void set_tiling(Tiling t) noexcept { tiling_ = t; }
+
+  /// Whether the lane path is the faster one for k centroids of d features.
+  static constexpr bool lanes_pay(std::size_t k, std::size_t d) noexcept {
+    return W >= 8 && k <= 4 * W && d * sizeof(T) <= 128;
+  }
 
   /// Packs the k x d centroids for the following assign() calls (C may change afterwards).
   void set_centroids(MatrixView<const T> C) {
@@ -148,6 +172,7 @@ class AssignKernel {
       add_panel(first, 1, offset);
     mr_ = group_rows(k_, inner_);
     k_pad_ = offset;
+    lanes_ = tiling_ == Tiling::Lanes || (tiling_ == Tiling::Auto && lanes_pay(k_, d_));
 
     // Same sizes every iteration: resize() keeps the memory; zero what padding needs.
     packed_.resize(offset * d_pad_);
@@ -328,6 +353,7 @@ class AssignKernel {
   template <class Src>
   void assign_tiled(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
                     Workspace& ws, double* best = nullptr) const {
+    if (lanes_) return assign_lanes(X, src, count, labels, second, ws, best);
     const std::size_t mr = mr_;
     const std::size_t block = block_rows(k_, d_, inner_);
     prepare(ws, block);
@@ -345,6 +371,67 @@ class AssignKernel {
         run_block<Shape::MR2, false>(rows_padded, ws, nullptr, 0);
       finish_labels(X, sub, n, ws, labels + b, second ? second + b : nullptr, best ? best + b : nullptr);
     }
+  }
+
+  // The lane path (few centroids, see the header): rows W at a time, one per lane, meet
+  // the centroids G at a time; each lane keeps its row's lowest score, its index and the
+  // runner-up, so no row needs a reduction across lanes.
+  template <class Src>
+  void assign_lanes(MatrixView<const T> X, Src src, std::size_t count, std::int32_t* labels, double* second,
+                    Workspace& ws, double* best) const {
+    const std::size_t block = round_up(block_rows(k_, d_, inner_), W);
+    prepare(ws, block);
+    ws.cols.resize(block * d_pad_);
+    for (std::size_t b = 0; b < count; b += block) {
+      const std::size_t n = std::min(count, b + block) - b;
+      const std::size_t rows_padded = round_up(n, W);
+      const auto sub = [&](std::size_t r) { return src(b + r); };
+      pack_lanes(X, sub, n, rows_padded, ws.cols.data(), ws.row_norm2.data());
+      for (std::size_t g = 0; g < rows_padded; g += W)
+        lane_tile(ws.cols.data() + g * d_pad_, ws.best_score.data() + g, ws.second_score.data() + g,
+                  ws.best_slot.data() + g);
+      for (std::size_t r = 0; r < n; ++r)
+        settle(X, sub, r, ws.best_score[r], ws.second_score[r], ws.best_slot[r], true, ws, labels + b,
+               second ? second + b : nullptr, best ? best + b : nullptr);
+    }
+  }
+
+  // W packed rows (pack_lanes) against every centroid: per lane, the lowest score, its
+  // centroid's index (k if none scored below +inf) and the lowest other score. Each
+  // score is score_tile's: the same multiply-adds in the same order, so the same bits.
+  void lane_tile(const T* cols, T* best_score, T* second_score, T* best_slot) const {
+    using V = simd<T, Arch>;
+    // G centroids at a time, G | W so that a group lies in one panel (panels are W or 2W
+    // centroids wide): G independent chains of multiply-adds, one row vector load each.
+    constexpr std::size_t G = W < 8 ? W : 8;
+    const V minus_two(T(-2));
+    V bs(std::numeric_limits<T>::infinity()), b2 = bs, bi(static_cast<T>(k_));
+    const std::size_t groups_end = round_up(k_, G);  // padding centroids score +inf
+    for (std::size_t c0 = 0; c0 < groups_end; c0 += G) {
+      const Panel& pn = panels_[c0 / (2 * W)];
+      const std::size_t nr = pn.vectors * W;
+      const T* base = packed_.data() + pn.offset * d_pad_ + (c0 - pn.offset);
+      V acc[G];
+      LLOYD_UNROLL
+      for (std::size_t g = 0; g < G; ++g) acc[g] = V(T(0));
+      for (std::size_t j = 0; j < d_; ++j) {  // the padding features add exact zeros
+        const V x = V::load_aligned(cols + j * W);
+        const T* c = base + j * nr;
+        LLOYD_UNROLL
+        for (std::size_t g = 0; g < G; ++g) acc[g] = xsimd::fma(x, V(c[g]), acc[g]);
+      }
+      LLOYD_UNROLL
+      for (std::size_t g = 0; g < G; ++g) {
+        const V score = xsimd::fma(acc[g], minus_two, V(norms_[c0 + g]));
+        const auto better = score < bs;  // strict: the lower index keeps ties
+        b2 = xsimd::select(better, bs, xsimd::select(score < b2, score, b2));
+        bs = xsimd::select(better, score, bs);
+        bi = xsimd::select(better, V(static_cast<T>(c0 + g)), bi);
+      }
+    }
+    bs.store_unaligned(best_score);
+    b2.store_unaligned(second_score);
+    bi.store_unaligned(best_slot);
   }
 
   // G centroids against R rows at a time: R * G accumulators fill about half the
@@ -408,41 +495,56 @@ class AssignKernel {
   // 0. norm2[r] = |x_r - shift|^2.
   template <class Src>
   void pack_rows(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2) const {
-    const std::size_t mr = mr_, steps = d_pad_ / JB;
-    for (std::size_t g = 0; g < rows_padded; g += mr) {
-      T* group = out + g * d_pad_;
-      for (std::size_t r = 0; r < mr; ++r) {
-        T* dst = group + r * JB;
-        if (g + r >= n) {
-          for (std::size_t s = 0; s < steps; ++s) std::fill_n(dst + s * mr * JB, JB, T(0));
-          continue;
-        }
-        const T* x = X.row(src(g + r));
-        const T* m = shift_.data();
-        // Listed rows are scattered in memory: start fetching the ones a few rows ahead.
-        if (g + r + 4 < n) prefetch(X.row(src(g + r + 4)), d_ * sizeof(T));
-        T ss[JB] = {};
-        std::size_t s = 0;
-        for (; (s + 1) * JB <= d_; ++s)
-          for (std::size_t jj = 0; jj < JB; ++jj) {
-            const T v = x[s * JB + jj] - m[s * JB + jj];
-            dst[s * mr * JB + jj] = v;
-            ss[jj] += v * v;
-          }
-        if (s < steps) {
-          for (std::size_t jj = 0; jj < JB; ++jj) {
-            const std::size_t j = s * JB + jj;
-            const T v = j < d_ ? x[j] - m[j] : T(0);
-            dst[s * mr * JB + jj] = v;
-            ss[jj] += v * v;
-          }
-        }
-        double total = 0;
-        for (std::size_t jj = 0; jj < JB; ++jj) total += static_cast<double>(ss[jj]);
-        // ss was summed in T: allow for its rounding (it only scales the error bound).
-        norm2[g + r] = total * (1 + static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon()));
+    const std::size_t mr = mr_;
+    for (std::size_t g = 0; g < rows_padded; g += mr)
+      for (std::size_t r = 0; r < mr; ++r)
+        centre_row(X, src, n, g + r, out + g * d_pad_ + r * JB, mr * JB, 1, norm2);
+  }
+
+  // Rows src(0..n) of X, centred, W at a time one per SIMD lane (the lane path): group
+  // g = r / W holds feature j of its rows at out[g W d_pad + j W + r % W]. Padding as
+  // pack_rows, with the same norm2.
+  template <class Src>
+  void pack_lanes(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2) const {
+    for (std::size_t r = 0; r < rows_padded; ++r)
+      centre_row(X, src, n, r, out + (r / W) * W * d_pad_ + r % W, JB * W, W, norm2);
+  }
+
+  // Packs row r (src(r) of X, or zeros if r >= n) centred on the shift: feature
+  // j = s JB + jj goes to dst[s * step + jj * lane]; norm2[r] = |x - shift|^2, rounded up.
+  template <class Src>
+  void centre_row(MatrixView<const T> X, Src src, std::size_t n, std::size_t r, T* dst, std::size_t step,
+                  std::size_t lane, double* norm2) const {
+    const std::size_t steps = d_pad_ / JB;
+    if (r >= n) {
+      for (std::size_t s = 0; s < steps; ++s)
+        for (std::size_t jj = 0; jj < JB; ++jj) dst[s * step + jj * lane] = T(0);
+      return;
+    }
+    const T* x = X.row(src(r));
+    const T* m = shift_.data();
+    // Listed rows are scattered in memory: start fetching the ones a few rows ahead.
+    if (r + 4 < n) prefetch(X.row(src(r + 4)), d_ * sizeof(T));
+    T ss[JB] = {};
+    std::size_t s = 0;
+    for (; (s + 1) * JB <= d_; ++s)
+      for (std::size_t jj = 0; jj < JB; ++jj) {
+        const T v = x[s * JB + jj] - m[s * JB + jj];
+        dst[s * step + jj * lane] = v;
+        ss[jj] += v * v;
+      }
+    if (s < steps) {
+      for (std::size_t jj = 0; jj < JB; ++jj) {
+        const std::size_t j = s * JB + jj;
+        const T v = j < d_ ? x[j] - m[j] : T(0);
+        dst[s * step + jj * lane] = v;
+        ss[jj] += v * v;
       }
     }
+    double total = 0;
+    for (std::size_t jj = 0; jj < JB; ++jj) total += static_cast<double>(ss[jj]);
+    // ss was summed in T: allow for its rounding (it only scales the error bound).
+    norm2[r] = total * (1 + static_cast<double>(d_ + 4) * static_cast<double>(std::numeric_limits<T>::epsilon()));
   }
 
   template <std::size_t MR, bool Emit>
@@ -478,8 +580,7 @@ class AssignKernel {
   }
 
   // Per row: the lane with the lowest score (equal scores: lowest index) and the
-  // runner-up. When the two are closer than the scores' error allows to tell apart, the
-  // canonical distances decide.
+  // runner-up; settle() decides.
   template <class Src>
   void finish_labels(MatrixView<const T> X, Src src, std::size_t n_rows, Workspace& ws, std::int32_t* labels,
                      double* second, double* best_out = nullptr) const {
@@ -498,26 +599,36 @@ class AssignKernel {
       const T best = reduce_min(bs);
       const T label_t = reduce_min(xsimd::select(bs == V(best), idx, inf));
       const T runner_up = std::min(reduce_min(b2), reduce_min(xsimd::select(idx == V(label_t), inf, bs)));
-      const double scale2 = row_scale2(ws.row_norm2[r]);
-      const double err = err_scale_ * scale2;
-      const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
-      if (!(label_t < static_cast<T>(k_))) {
-        // Scores not finite: canonical distances to every centroid decide.
-        const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
-        labels[r] = static_cast<std::int32_t>(chosen);
-        if (best_out) best_out[r] = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
-        continue;
-      }
-      const double tie = tie_scale_ * scale2;
-      if (!(gap > 2 * tie)) {  // too close to call from the scores
-        labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, ws,
-                                                      second ? second + r : nullptr, best_out ? best_out + r : nullptr));
-        continue;
-      }
-      labels[r] = static_cast<std::int32_t>(label_t);
-      if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
-      if (best_out) best_out[r] = ws.row_norm2[r] + static_cast<double>(best) + err;
+      settle(X, src, r, best, runner_up, label_t, false, ws, labels, second, best_out);
     }
+  }
+
+  // Row r's label from its lowest score `best`, that centroid's index label_t (k or more,
+  // or not a number, when the scores were not finite) and the lowest other score: the
+  // best-scoring centroid where the gap tells, else the canonical distances decide.
+  // lanes: the block came from the lane path (no per-lane summaries for recheck()).
+  template <class Src>
+  void settle(MatrixView<const T> X, Src src, std::size_t r, T best, T runner_up, T label_t, bool lanes,
+              Workspace& ws, std::int32_t* labels, double* second, double* best_out) const {
+    const double scale2 = row_scale2(ws.row_norm2[r]);
+    const double err = err_scale_ * scale2;
+    const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
+    if (!(label_t < static_cast<T>(k_))) {
+      // Scores not finite: canonical distances to every centroid decide.
+      const std::size_t chosen = canonical_argmin(X.row(src(r)), ws, second ? second + r : nullptr);
+      labels[r] = static_cast<std::int32_t>(chosen);
+      if (best_out) best_out[r] = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
+      return;
+    }
+    const double tie = tie_scale_ * scale2;
+    if (!(gap > 2 * tie)) {  // too close to call from the scores
+      labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, lanes, ws,
+                                                    second ? second + r : nullptr, best_out ? best_out + r : nullptr));
+      return;
+    }
+    labels[r] = static_cast<std::int32_t>(label_t);
+    if (second) second[r] = std::max(0.0, ws.row_norm2[r] + static_cast<double>(runner_up) - err);
+    if (best_out) best_out[r] = ws.row_norm2[r] + static_cast<double>(best) + err;
   }
 
   // The label of packed row r of the block whose best two scores are too close to call.
@@ -528,8 +639,9 @@ class AssignKernel {
   // lane's lowest score, its index and the lane's runner-up: where no lane's runner-up is
   // within the window, the candidates are the lanes' minima within it. Otherwise a lane
   // may hold several, and the row's scores are recomputed from the packed operands in the
-  // tile's order (the same bits) to list them.
-  std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, Workspace& ws,
+  // tile's order (the same bits) to list them; so too after the lane path, which keeps
+  // no per-lane summaries (lanes).
+  std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, bool lanes, Workspace& ws,
                       double* second, double* best_out) const {
     const double norm2 = ws.row_norm2[r];
     const double limit = best + 2 * tie;
@@ -538,7 +650,7 @@ class AssignKernel {
     const T* lane_slot = ws.best_slot.data() + r * W;
     double others = std::numeric_limits<double>::infinity();  // lowest score of a non-candidate
     ws.candidates.clear();
-    bool from_lanes = true;
+    bool from_lanes = !lanes;
     for (std::size_t lane = 0; lane < W && from_lanes; ++lane) {
       const double b2 = static_cast<double>(lane_second[lane]), b1 = static_cast<double>(lane_best[lane]);
       from_lanes = !(b2 <= limit);
@@ -551,7 +663,7 @@ class AssignKernel {
     if (from_lanes) {
       std::sort(ws.candidates.begin(), ws.candidates.end());
     } else {
-      const T* scores = row_scores(ws, r);
+      const T* scores = row_scores(ws, r, lanes);
       ws.candidates.clear();
       others = std::numeric_limits<double>::infinity();
       for (std::size_t j = 0; j < k_; ++j) {
@@ -570,9 +682,11 @@ class AssignKernel {
   // score_tile in the same order (the same bits). Each SIMD vector of centroids is one
   // chain of multiply-adds over the features; G panels run side by side so that the row
   // costs the throughput of its multiply-adds, not their latency.
-  T* row_scores(Workspace& ws, std::size_t r) const {
+  T* row_scores(Workspace& ws, std::size_t r, bool lanes) const {
     ws.row_scores.resize(k_pad_);
-    const T* row = ws.rows.data() + (r / mr_) * mr_ * d_pad_ + (r % mr_) * JB;
+    // Feature s JB + jj of the row lies at row[s * step + jj * lane] (pack_rows, pack_lanes).
+    const PackedRow row = lanes ? PackedRow{ws.cols.data() + (r / W) * W * d_pad_ + r % W, JB * W, W}
+                                : PackedRow{ws.rows.data() + (r / mr_) * mr_ * d_pad_ + (r % mr_) * JB, mr_ * JB, 1};
     constexpr std::size_t G = 4;
     std::size_t q = 0;
     // Panels are laid out one after the other, 2 vectors wide but for the last one.
@@ -586,8 +700,13 @@ class AssignKernel {
     return ws.row_scores.data();
   }
 
+  struct PackedRow {
+    const T* values;
+    std::size_t step, lane;
+  };
+
   template <std::size_t G, std::size_t P>
-  void score_panels(const T* row, std::size_t first_panel, Workspace& ws) const {
+  void score_panels(PackedRow row, std::size_t first_panel, Workspace& ws) const {
     using V = simd<T, Arch>;
     const std::size_t offset = panels_[first_panel].offset;
     const T* base = packed_.data() + offset * d_pad_;
@@ -598,7 +717,7 @@ class AssignKernel {
     const std::size_t steps = d_pad_ / JB;
     for (std::size_t s = 0; s < steps; ++s)
       for (std::size_t jj = 0; jj < JB; ++jj) {
-        const V av(row[s * mr_ * JB + jj]);
+        const V av(row.values[s * row.step + jj * row.lane]);
         const T* b = base + (s * JB + jj) * P * W;
         for (std::size_t g = 0; g < G; ++g)
           for (std::size_t p = 0; p < P; ++p)
@@ -654,6 +773,8 @@ class AssignKernel {
   std::size_t k_pad_ = 0;
   std::size_t mr_ = Shape::MR2;
   bool inner_ = false;
+  bool lanes_ = false;
+  Tiling tiling_ = Tiling::Auto;
   double err_scale_ = 0;
   double tie_scale_ = 0;
   double cmax_ = 0;
