@@ -244,9 +244,10 @@ class KMeans {
 
   Result<T> fit_impl(MatrixView<const T> X, const MatrixView<const T>* initial, const T* weights, std::size_t n_weights) {
     detail::LocalExchange<T> local;
+    detail::PoolLease lease;
     detail::FitOutcome<T> fit = detail::fit_pipeline<T, Arch>(
         local, X, params_, initial, weights, n_weights,
-        [this](std::size_t threads) -> detail::ThreadPool& { return fit_pool_.get(threads); });
+        [&](std::size_t threads) -> detail::ThreadPool& { return lease.get(threads, fit_pool_.pool); });
     kernel_ = detail::AssignKernel<T, Arch>(X.cols(), fit.mean.data(), params_.metric == Metric::Dot);
     kernel_.set_centroids(fit.work_centroids);
     shift_ = std::move(fit.mean);
@@ -346,22 +347,16 @@ class KMeans {
     return metric_ == Metric::Cosine ? s : std::ldexp(s, -2 * scale_);
   }
 
-  // The workers of fit(), kept between fits of the same model (a copy of the model
-  // starts without any). Only fit() uses them, and fit() is not reentrant.
-  class FitPool {
-   public:
+  // The workers of fit() when the process's shared pool is taken by another call
+  // (detail::PoolLease), kept between fits of the same model (a copy of the model starts
+  // without any). Only fit() uses them, and fit() is not reentrant.
+  struct FitPool {
     FitPool() = default;
     FitPool(const FitPool&) {}
     FitPool& operator=(const FitPool&) { return *this; }
     FitPool(FitPool&&) noexcept = default;
     FitPool& operator=(FitPool&&) noexcept = default;
-    detail::ThreadPool& get(std::size_t n_threads) {
-      if (!pool_ || pool_->size() != n_threads) pool_ = std::make_unique<detail::ThreadPool>(n_threads);
-      return *pool_;
-    }
-
-   private:
-    std::unique_ptr<detail::ThreadPool> pool_;
+    std::unique_ptr<detail::ThreadPool> pool;
   };
 
   Params params_;

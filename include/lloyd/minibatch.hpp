@@ -410,7 +410,7 @@ class MiniBatchKMeans {
     if (initial) detail::check_initial_centroids(*initial, p.n_clusters, X.cols());
     if (weights) detail::check_weights(weights, n_weights, X.rows());
     const std::size_t n = X.rows();
-    detail::ThreadPool pool(detail::fit_threads(p.n_threads, n, double(n) * double(p.n_clusters) * double(X.cols())));
+    detail::ThreadPool pool(detail::fit_threads(p.n_threads, n, X.cols(), p.n_clusters));
     const detail::Problem<T> P = detail::make_problem(X, weights, pool);
     detail::Rng rng(p.seed);
     fitted_ = false;

@@ -120,7 +120,7 @@ FitOutcome<T> fit_pipeline(Exchange<T>& ex, MatrixView<const T> X, const Params&
   if (cosine) ex.checked([&] { check_finite(X, ex.rows_name()); });
   const Stopwatch clock;
   ThreadPool& pool =
-      pool_for(fit_threads(p.n_threads, X.rows(), double(X.rows()) * double(p.n_clusters) * double(shape.cols)));
+      pool_for(fit_threads(p.n_threads, X.rows(), shape.cols, p.n_clusters));
   // Cosine: unit rows computed where they are read (one UnitScale per row, no copy).
   Problem<T> P = make_problem(work.rows(), weights, pool, ex, shape, cosine);
   if (cosine) ex.checked([&] { work.normalize_initial(); });
