@@ -22,6 +22,16 @@ std::vector<typename lloyd::detail::AssignKernel<T>::Tiling> tilings() {
   return {Tiling::Auto, Tiling::Panels, Tiling::Lanes};
 }
 
+// A kernel for C's rows taking the given tiled path.
+template <class T>
+lloyd::detail::AssignKernel<T> kernel_for(const lloyd::Matrix<T>& C, const T* shift,
+                                          typename lloyd::detail::AssignKernel<T>::Tiling tiling) {
+  lloyd::detail::AssignKernel<T> kernel(C.cols(), shift);
+  kernel.set_tiling(tiling);
+  kernel.set_centroids(C);
+  return kernel;
+}
+
 // Labels must match the reference's, except where the two candidates are equidistant
 // within the rounding of the kernel's |c|^2 - 2 x.c formulation: that error is at most
 // about 2 (d + 2) u (|x'| + |c'|)^2 per score, where ' marks centring by `shift` and u is
@@ -159,9 +169,7 @@ TEMPLATE_TEST_CASE("assignment kernel agrees with the scalar reference on awkwar
         const auto X = lloyd::make_uniform<TestType>(n, d, -1.0, 1.0, 100 + n + d);
         const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 200 + k + d);
         for (const auto tiling : tilings<TestType>()) {
-          lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-          kernel.set_tiling(tiling);
-          kernel.set_centroids(C);
+          const auto kernel = kernel_for(C, static_cast<const TestType*>(nullptr), tiling);
           auto ws = kernel.make_workspace();
           std::vector<std::int32_t> labels(n, -1);
           // In uneven pieces, as the parallel passes call it.
@@ -186,9 +194,7 @@ TEMPLATE_TEST_CASE("assignment ties go to the lowest centroid index", "[kernel]"
     for (std::size_t j = 0; j < d; ++j) C(3, j) = C(20, j) = C(36, j) = TestType(0.5);
     lloyd::Matrix<TestType> X(4, d, TestType(0.5));
     for (const auto tiling : tilings<TestType>()) {
-      lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-      kernel.set_tiling(tiling);
-      kernel.set_centroids(C);
+      const auto kernel = kernel_for(C, static_cast<const TestType*>(nullptr), tiling);
       auto ws = kernel.make_workspace();
       std::vector<std::int32_t> labels(4, -1);
       kernel.assign(X, 0, 4, labels.data(), ws);
@@ -249,9 +255,7 @@ TEMPLATE_TEST_CASE("the kernel handles every panel layout of k", "[kernel]", flo
   for (std::size_t k : {1u, 2u, 7u, 8u, 9u, 10u, 15u, 16u, 17u, 31u, 32u, 33u, 47u, 48u, 49u, 63u, 64u, 65u, 100u}) {
     const auto C = lloyd::make_uniform<TestType>(k, d, -1.0, 1.0, 6 + k);
     for (const auto tiling : tilings<TestType>()) {
-      lloyd::detail::AssignKernel<TestType> kernel(d, nullptr);
-      kernel.set_tiling(tiling);
-      kernel.set_centroids(C);
+      const auto kernel = kernel_for(C, static_cast<const TestType*>(nullptr), tiling);
       auto ws = kernel.make_workspace();
       std::vector<std::int32_t> labels(n, -1);
       kernel.assign(X, 0, n, labels.data(), ws);
@@ -350,9 +354,7 @@ TEMPLATE_TEST_CASE("rows with many near-tied centroids get canonical labels and 
         const auto& CC = which == 0 ? C : CB;
         std::vector<TestType> shift(d, TestType(which == 0 ? 50 : 0));
         for (const auto tiling : tilings<TestType>()) {
-          lloyd::detail::AssignKernel<TestType> kernel(d, shift.data());
-          kernel.set_tiling(tiling);
-          kernel.set_centroids(CC);
+          const auto kernel = kernel_for(CC, shift.data(), tiling);
           auto ws = kernel.make_workspace();
           std::vector<std::int32_t> labels(n, -1);
           kernel.assign(XX, 0, n, labels.data(), ws);

@@ -123,14 +123,20 @@ TEST_CASE("PoolLease lends the process's shared pool to one call at a time", "[p
   }
 }
 
+// k = 6 on two threads: 3000 x 64 rows are enough for a fit to use both (fit_threads).
+lloyd::Params two_thread_fit(std::uint64_t seed) {
+  lloyd::Params p;
+  p.n_clusters = 6;
+  p.n_threads = 2;
+  p.seed = seed;
+  return p;
+}
+
 TEST_CASE("fits from several threads at once give the results of fits one after another", "[parallel]") {
   // Two callers fitting at the same time: one borrows the shared pool, the other uses its
   // model's own; a fit's results never depend on which.
   const auto X = lloyd::make_blobs<double>(3000, 64, 6, 1.0, 11).X;
-  lloyd::Params p;
-  p.n_clusters = 6;
-  p.n_threads = 2;
-  p.seed = 5;
+  const lloyd::Params p = two_thread_fit(5);
   const auto alone = lloyd::KMeans<double>(p).fit(X);
   std::vector<lloyd::Result<double>> results(2);
   std::vector<std::thread> callers;
@@ -155,10 +161,7 @@ TEST_CASE("after fork() a child's fits neither hang nor differ, and its exit doe
   // pool has no threads: it must be abandoned, neither used nor joined. (A hang here is
   // the failure; ctest's timeout reports it.)
   const auto X = lloyd::make_blobs<double>(3000, 64, 6, 1.0, 12).X;
-  lloyd::Params p;
-  p.n_clusters = 6;
-  p.n_threads = 2;
-  p.seed = 9;
+  const lloyd::Params p = two_thread_fit(9);
   const auto parent = lloyd::KMeans<double>(p).fit(X);
   for (int fit_in_child = 1; fit_in_child >= 0; --fit_in_child) {
     std::cout.flush();
