@@ -239,15 +239,15 @@ TEMPLATE_TEST_CASE("fits seeded by k-means|| and Init::Auto converge like k-mean
   p.n_threads = 2;
   REQUIRE(lloyd::KMeans<TestType>(p).fit(b.X).centroids == par.centroids);
   REQUIRE(par.inertia <= pp.inertia * 1.05);
-  // Auto: k >= 128 and n >= 16 k, so k-means|| here; it is the default.
+  // Auto: k >= 128 and n >= 4 k, so k-means|| here; it is the default.
   p.init = lloyd::Init::Auto;
   REQUIRE(lloyd::KMeans<TestType>(p).fit(b.X).centroids == par.centroids);
   lloyd::Params defaults;
   defaults.n_clusters = 150;
   defaults.seed = 1;
   REQUIRE(lloyd::KMeans<TestType>(defaults).fit(b.X).centroids == par.centroids);
-  // Below 16 rows a centroid, Auto (the default) is greedy k-means++.
-  const auto few = lloyd::MatrixView<const TestType>(b.X.data(), 2399, b.X.cols(), b.X.stride());
+  // Below 4 rows a centroid, Auto (the default) is greedy k-means++.
+  const auto few = lloyd::MatrixView<const TestType>(b.X.data(), 599, b.X.cols(), b.X.stride());
   p.init = lloyd::Init::KMeansPlusPlus;
   const auto few_pp = lloyd::KMeans<TestType>(p).fit(few);
   REQUIRE(lloyd::KMeans<TestType>(defaults).fit(few).centroids == few_pp.centroids);
@@ -258,8 +258,8 @@ TEST_CASE("seeding_for resolves Init::Auto and keeps every other Init", "[init]"
   REQUIRE(lloyd::Params{}.init == Init::Auto);
   REQUIRE(lloyd::MiniBatchParams{}.init == Init::Auto);
   STATIC_REQUIRE(lloyd::seeding_for(Init::Auto, 127, 1000000) == Init::KMeansPlusPlus);
-  STATIC_REQUIRE(lloyd::seeding_for(Init::Auto, 128, 2048) == Init::KMeansParallel);
-  STATIC_REQUIRE(lloyd::seeding_for(Init::Auto, 128, 2047) == Init::KMeansPlusPlus);
+  STATIC_REQUIRE(lloyd::seeding_for(Init::Auto, 128, 512) == Init::KMeansParallel);
+  STATIC_REQUIRE(lloyd::seeding_for(Init::Auto, 128, 511) == Init::KMeansPlusPlus);
   for (Init init : {Init::KMeansPlusPlus, Init::Random, Init::KMeansParallel})
     REQUIRE(lloyd::seeding_for(init, 1000, 1000000) == init);
 }

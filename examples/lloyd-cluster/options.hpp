@@ -46,7 +46,7 @@ clustering (see lloyd::Params)
                        silhouette, Calinski-Harabasz, Davies-Bouldin and a suggested k
   --max-iter N         at most N iterations per run (300; mini-batch: passes, 100)
   --tol X              relative tolerance on centroid shifts (1e-4; mini-batch 0)
-  --init M|FILE        auto (kmeans-parallel for k >= 128 and n >= 16 k, else kmeans++),
+  --init M|FILE        auto (kmeans-parallel for k >= 128 and n >= 4 k, else kmeans++),
                        kmeans++, random, kmeans-parallel, or a CSV/.npy file of
                        starting centroids (k x d)
   --n-init N           seeded runs, best kept (1; mini-batch: seedings tried, 3)

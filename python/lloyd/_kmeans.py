@@ -219,8 +219,8 @@ class KMeans(_CoreEstimator):
     "auto", which is 1 for k-means++); algorithm also takes "hamerly", "yinyang" and
     "exponion" (all exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
     n_threads (0: every core); init defaults to "auto" (greedy k-means++ as
-    scikit-learn's, but k-means|| for k >= 128 and n >= 16 k: many times faster there,
-    and its converged inertia was never worse in lloyd's measurements) and also takes
+    scikit-learn's, but k-means|| for k >= 128 and n >= 4 k: many times faster there,
+    and its converged inertia within 1 % in lloyd's measurements) and also takes
     "k-means||" (and, as scikit-learn, an array of starting centroids or a callable
     init(X, n_clusters, random_state));
     callback receives each iteration's statistics (a dict) and may return True to stop;
