@@ -184,3 +184,23 @@ TEST_CASE("after fork() a child's fits neither hang nor differ, and its exit doe
   }
 }
 #endif
+
+TEST_CASE("a fit from an iteration callback, while its caller holds the shared pool, uses its own", "[parallel]") {
+  const auto X = lloyd::make_blobs<double>(3000, 64, 6, 1.0, 13).X;
+  lloyd::Params inner = two_thread_fit(2);
+  const auto alone = lloyd::KMeans<double>(inner).fit(X);
+  lloyd::Params outer = two_thread_fit(3);
+  outer.n_clusters = 4;
+  std::vector<lloyd::Result<double>> nested;
+  outer.on_iteration = [&](const lloyd::IterationStats&) { nested.push_back(lloyd::KMeans<double>(inner).fit(X)); };
+  const auto with_nested = lloyd::KMeans<double>(outer).fit(X);
+  outer.on_iteration = nullptr;
+  const auto plain = lloyd::KMeans<double>(outer).fit(X);
+  REQUIRE_FALSE(nested.empty());
+  for (const auto& r : nested) {
+    REQUIRE(r.labels == alone.labels);
+    REQUIRE(r.inertia == alone.inertia);
+  }
+  REQUIRE(with_nested.labels == plain.labels);
+  REQUIRE(with_nested.inertia == plain.inertia);
+}

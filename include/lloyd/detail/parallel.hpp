@@ -52,9 +52,10 @@ inline std::size_t resolve_thread_count(int n_threads) {
   return hw == 0 ? 1 : hw;
 }
 
-// How many workers each call starts: each public call owns one ThreadPool, sized by one
-// of these rules (the public seedings of init.hpp take n_threads as given; fit_batch
-// runs small problems one per worker, batch.hpp). They decide speed only; results never
+// How many workers each call starts: each public call owns one ThreadPool (KMeans::fit
+// borrows the process's shared one, PoolLease below), sized by one of these rules (the
+// public seedings of init.hpp take n_threads as given; fit_batch runs small problems one
+// per worker, batch.hpp). They decide speed only; results never
 // depend on the number of threads (partitions.hpp).
 
 /// A fit (KMeans, mpi::fit on this rank's rows, MiniBatchKMeans::fit) of rows x cols
@@ -226,21 +227,22 @@ inline long process_id() noexcept {
 #endif
 }
 
-/// The loan of a pool for one call (a fit, a prediction): the process's shared pool if
-/// no other call holds it, else the caller's own. The shared pool's threads outlive the
+/// The loan of a pool for one call (KMeans::fit): the process's shared pool if no other
+/// call holds it, else the caller's own. The shared pool's threads outlive the
 /// call, so a process pays for starting them once, not per fit (3000 x 100, k = 5, two
 /// threads: 0.50 ms a fit starting them, 0.35 ms with them waiting; they sleep between
 /// calls after a few microseconds of spinning). It is made again when a call wants
 /// another size, and abandoned (never joined) in a child process after fork(), whose
-/// copy has none of its threads. Calls from several threads at once are safe: the
-/// second finds it taken and uses its own pool.
+/// copy has none of its threads. Calls from several threads at once are safe, and so is
+/// a call made while the same thread holds a lease (a fit from an iteration callback):
+/// the later call finds the pool taken and uses its own.
 class PoolLease {
  public:
   PoolLease() = default;
   PoolLease(const PoolLease&) = delete;
   PoolLease& operator=(const PoolLease&) = delete;
   ~PoolLease() {
-    if (held_) shared().mutex.unlock();
+    if (held_) shared().taken.store(false, std::memory_order_release);
   }
 
   /// A pool of n_threads workers for the rest of this lease's life: the shared one, or
@@ -249,7 +251,7 @@ class PoolLease {
     const std::size_t n = std::max<std::size_t>(1, n_threads);
     if (n > 1) {
       Shared& s = shared();
-      if (held_ || s.mutex.try_lock()) {
+      if (held_ || !s.taken.exchange(true, std::memory_order_acquire)) {
         held_ = true;
         const long pid = process_id();
         if (s.pool && s.pid != pid) (void)s.pool.release();  // made before a fork(): not ours to join
@@ -267,7 +269,7 @@ class PoolLease {
 
  private:
   struct Shared {
-    std::mutex mutex;
+    std::atomic<bool> taken{false};  // by a lease; only its holder touches pool and pid
     std::unique_ptr<ThreadPool> pool;
     long pid = 0;
     ~Shared() {
