@@ -49,7 +49,7 @@
 // 8 or more lanes). Then the tile's own work is small and the per-row fold of W lanes
 // into one minimum and runner-up (four reductions across lanes) costs more than the
 // multiply-adds. The lane path turns the tile around: W rows, one per lane, feature by
-// feature (pack_lanes), meet G centroids at a time, each centroid value broadcast; every
+// feature (pack), meet G centroids at a time, each centroid value broadcast; every
 // lane keeps its row's minimum, index and runner-up, so nothing is reduced across lanes.
 // Each score is still one chain of multiply-adds over the features in order, so the
 // scores and labels are those of the panel tiles, bit for bit (the bounds handed out
@@ -275,7 +275,7 @@ class AssignKernel {
       const std::size_t n = std::min(count, b + block) - b;
       const std::size_t rows_padded = round_up(n, mr);
       prepare(ws, block);
-      pack_rows(X, ListRows{rows + b}, n, rows_padded, ws.rows.data(), ws.row_norm2.data());
+      pack(X, ListRows{rows + b}, n, rows_padded, ws.rows.data(), ws.row_norm2.data(), false);
       ws.emitted.resize(rows_padded * k_pad_);
       if (mr == Shape::MR1)
         run_block<Shape::MR1, true>(rows_padded, ws, ws.emitted.data(), k_pad_);
@@ -361,7 +361,7 @@ class AssignKernel {
       const std::size_t n = std::min(count, b + block) - b;
       const std::size_t rows_padded = round_up(n, mr);
       const auto sub = [&](std::size_t r) { return src(b + r); };
-      pack_rows(X, sub, n, rows_padded, ws.rows.data(), ws.row_norm2.data());
+      pack(X, sub, n, rows_padded, ws.rows.data(), ws.row_norm2.data(), false);
       std::fill_n(ws.best_score.data(), rows_padded * W, std::numeric_limits<T>::infinity());
       std::fill_n(ws.second_score.data(), rows_padded * W, std::numeric_limits<T>::infinity());
       std::fill_n(ws.best_slot.data(), rows_padded * W, T(0));
@@ -386,17 +386,17 @@ class AssignKernel {
       const std::size_t n = std::min(count, b + block) - b;
       const std::size_t rows_padded = round_up(n, W);
       const auto sub = [&](std::size_t r) { return src(b + r); };
-      pack_lanes(X, sub, n, rows_padded, ws.cols.data(), ws.row_norm2.data());
+      pack(X, sub, n, rows_padded, ws.cols.data(), ws.row_norm2.data(), true);
       for (std::size_t g = 0; g < rows_padded; g += W)
         lane_tile(ws.cols.data() + g * d_pad_, ws.best_score.data() + g, ws.second_score.data() + g,
                   ws.best_slot.data() + g);
       for (std::size_t r = 0; r < n; ++r)
-        settle(X, sub, r, ws.best_score[r], ws.second_score[r], ws.best_slot[r], true, ws, labels + b,
+        settle(X, sub, r, ws.best_score[r], ws.second_score[r], ws.best_slot[r], ws, labels + b,
                second ? second + b : nullptr, best ? best + b : nullptr);
     }
   }
 
-  // W packed rows (pack_lanes) against every centroid: per lane, the lowest score, its
+  // W packed rows (pack, lane layout) against every centroid: per lane, the lowest score, its
   // centroid's index (k if none scored below +inf) and the lowest other score. Each
   // score is score_tile's: the same multiply-adds in the same order, so the same bits.
   void lane_tile(const T* cols, T* best_score, T* second_score, T* best_slot) const {
@@ -490,24 +490,29 @@ class AssignKernel {
     }
   }
 
-  // Rows src(0..n) of X, centred, in groups of mr rows: for each step of JB features,
-  // the JB values of each row of the group side by side. Padding rows and features are
-  // 0. norm2[r] = |x_r - shift|^2.
+  // Rows src(0..n) of X, centred, into the block at out: in groups of mr rows, for each
+  // step of JB features the JB values of each row of the group side by side (the panel
+  // tiles); or, for the lane path (lanes), W rows at a time one per SIMD lane, group
+  // g = r / W holding feature j of its rows at out[g W d_pad + j W + r % W] (row_place).
+  // Padding rows and features are 0. norm2[r] = |x_r - shift|^2.
   template <class Src>
-  void pack_rows(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2) const {
-    const std::size_t mr = mr_;
-    for (std::size_t g = 0; g < rows_padded; g += mr)
-      for (std::size_t r = 0; r < mr; ++r)
-        centre_row(X, src, n, g + r, out + g * d_pad_ + r * JB, mr * JB, 1, norm2);
+  void pack(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2,
+            bool lanes) const {
+    for (std::size_t r = 0; r < rows_padded; ++r) {
+      const RowPlace place = row_place(r, lanes);
+      centre_row(X, src, n, r, out + place.offset, place.step, place.lane, norm2);
+    }
   }
 
-  // Rows src(0..n) of X, centred, W at a time one per SIMD lane (the lane path): group
-  // g = r / W holds feature j of its rows at out[g W d_pad + j W + r % W]. Padding as
-  // pack_rows, with the same norm2.
-  template <class Src>
-  void pack_lanes(MatrixView<const T> X, Src src, std::size_t n, std::size_t rows_padded, T* out, double* norm2) const {
-    for (std::size_t r = 0; r < rows_padded; ++r)
-      centre_row(X, src, n, r, out + (r / W) * W * d_pad_ + r % W, JB * W, W, norm2);
+  // Where packed row r of a block lies: feature s JB + jj at offset + s * step + jj * lane,
+  // in the panel tiles' packing (groups of mr rows, JB features of each side by side) or
+  // in the lane path's (groups of W rows, one per lane, feature by feature).
+  struct RowPlace {
+    std::size_t offset, step, lane;
+  };
+  RowPlace row_place(std::size_t r, bool lanes) const noexcept {
+    return lanes ? RowPlace{(r / W) * W * d_pad_ + r % W, JB * W, W}
+                 : RowPlace{(r / mr_) * mr_ * d_pad_ + (r % mr_) * JB, mr_ * JB, 1};
   }
 
   // Packs row r (src(r) of X, or zeros if r >= n) centred on the shift: feature
@@ -599,17 +604,16 @@ class AssignKernel {
       const T best = reduce_min(bs);
       const T label_t = reduce_min(xsimd::select(bs == V(best), idx, inf));
       const T runner_up = std::min(reduce_min(b2), reduce_min(xsimd::select(idx == V(label_t), inf, bs)));
-      settle(X, src, r, best, runner_up, label_t, false, ws, labels, second, best_out);
+      settle(X, src, r, best, runner_up, label_t, ws, labels, second, best_out);
     }
   }
 
   // Row r's label from its lowest score `best`, that centroid's index label_t (k or more,
   // or not a number, when the scores were not finite) and the lowest other score: the
   // best-scoring centroid where the gap tells, else the canonical distances decide.
-  // lanes: the block came from the lane path (no per-lane summaries for recheck()).
   template <class Src>
-  void settle(MatrixView<const T> X, Src src, std::size_t r, T best, T runner_up, T label_t, bool lanes,
-              Workspace& ws, std::int32_t* labels, double* second, double* best_out) const {
+  void settle(MatrixView<const T> X, Src src, std::size_t r, T best, T runner_up, T label_t, Workspace& ws,
+              std::int32_t* labels, double* second, double* best_out) const {
     const double scale2 = row_scale2(ws.row_norm2[r]);
     const double err = err_scale_ * scale2;
     const double gap = static_cast<double>(runner_up) - static_cast<double>(best);
@@ -622,7 +626,7 @@ class AssignKernel {
     }
     const double tie = tie_scale_ * scale2;
     if (!(gap > 2 * tie)) {  // too close to call from the scores
-      labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, lanes, ws,
+      labels[r] = static_cast<std::int32_t>(recheck(X.row(src(r)), r, static_cast<double>(best), tie, err, ws,
                                                     second ? second + r : nullptr, best_out ? best_out + r : nullptr));
       return;
     }
@@ -639,9 +643,9 @@ class AssignKernel {
   // lane's lowest score, its index and the lane's runner-up: where no lane's runner-up is
   // within the window, the candidates are the lanes' minima within it. Otherwise a lane
   // may hold several, and the row's scores are recomputed from the packed operands in the
-  // tile's order (the same bits) to list them; so too after the lane path, which keeps
-  // no per-lane summaries (lanes).
-  std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, bool lanes, Workspace& ws,
+  // tile's order (the same bits) to list them; so too after the lane path (lanes_),
+  // which keeps no per-lane summaries.
+  std::size_t recheck(const T* x, std::size_t r, double best, double tie, double err, Workspace& ws,
                       double* second, double* best_out) const {
     const double norm2 = ws.row_norm2[r];
     const double limit = best + 2 * tie;
@@ -650,7 +654,7 @@ class AssignKernel {
     const T* lane_slot = ws.best_slot.data() + r * W;
     double others = std::numeric_limits<double>::infinity();  // lowest score of a non-candidate
     ws.candidates.clear();
-    bool from_lanes = !lanes;
+    bool from_lanes = !lanes_;
     for (std::size_t lane = 0; lane < W && from_lanes; ++lane) {
       const double b2 = static_cast<double>(lane_second[lane]), b1 = static_cast<double>(lane_best[lane]);
       from_lanes = !(b2 <= limit);
@@ -663,7 +667,7 @@ class AssignKernel {
     if (from_lanes) {
       std::sort(ws.candidates.begin(), ws.candidates.end());
     } else {
-      const T* scores = row_scores(ws, r, lanes);
+      const T* scores = row_scores(ws, r);
       ws.candidates.clear();
       others = std::numeric_limits<double>::infinity();
       for (std::size_t j = 0; j < k_; ++j) {
@@ -682,11 +686,10 @@ class AssignKernel {
   // score_tile in the same order (the same bits). Each SIMD vector of centroids is one
   // chain of multiply-adds over the features; G panels run side by side so that the row
   // costs the throughput of its multiply-adds, not their latency.
-  T* row_scores(Workspace& ws, std::size_t r, bool lanes) const {
+  T* row_scores(Workspace& ws, std::size_t r) const {
     ws.row_scores.resize(k_pad_);
-    // Feature s JB + jj of the row lies at row[s * step + jj * lane] (pack_rows, pack_lanes).
-    const PackedRow row = lanes ? PackedRow{ws.cols.data() + (r / W) * W * d_pad_ + r % W, JB * W, W}
-                                : PackedRow{ws.rows.data() + (r / mr_) * mr_ * d_pad_ + (r % mr_) * JB, mr_ * JB, 1};
+    const RowPlace place = row_place(r, lanes_);
+    const PackedRow row{(lanes_ ? ws.cols.data() : ws.rows.data()) + place.offset, place.step, place.lane};
     constexpr std::size_t G = 4;
     std::size_t q = 0;
     // Panels are laid out one after the other, 2 vectors wide but for the last one.
