@@ -139,10 +139,12 @@ void centroid_separation(const Kernel& kernel, MatrixView<const T> C, ThreadPool
     return;
   }
   // Tasks of about 2^20 multiply-adds, whose scores (per_task x ld) stay within 256 KiB:
-  // a buffer the allocator hands back without zeroing or faulting in fresh pages.
+  // a buffer the allocator hands back without zeroing or faulting in fresh pages; but
+  // at least one register tile of rows (the kernel pads a task to whole tiles).
   const std::size_t ld = kernel.padded_clusters();
   const std::size_t per_task = std::max<std::size_t>(
-      1, std::min({std::size_t(256), (std::size_t(1) << 20) / (k * C.cols() + 1), (std::size_t(256) << 10) / (ld * sizeof(T))}));
+      Kernel::group_rows(k), std::min({std::size_t(256), (std::size_t(1) << 20) / (k * C.cols() + 1),
+                                       (std::size_t(256) << 10) / (ld * sizeof(T))}));
   const std::size_t n_tasks = (k + per_task - 1) / per_task;
   pool.parallel_for(n_tasks, [&](std::size_t t, std::size_t) {
     const std::size_t a0 = t * per_task, a1 = std::min(k, a0 + per_task);
