@@ -34,6 +34,12 @@
 //     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
 //   void pass_done(bool full, std::size_t queued);       (optional)
 //     After a pass; `queued` rows of a bounded pass went through the kernel.
+//   bool wants_scores(bool full) const;                  (optional)
+//   void rebuilt_scores(std::size_t i, std::size_t label, const T* scores, double norm2,
+//                       double err);                     (optional)
+//     Whether the rows of this pass that go through the kernel are to come back with
+//     every score; then, after rebuilt(), rebuilt_scores() sees row i's k scores, with
+//     norm2 + scores[j] - err <= |x - c_j|^2 <= norm2 + scores[j] + err.
 //
 // Rows are read through row(worker, i) (the working row: a unit row for Metric::Cosine,
 // computed into the worker's scratch), or through exact_distance / exact_upper.
@@ -134,6 +140,8 @@ class BoundedAssigner {
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
   void pass_done(bool /*full*/, std::size_t /*queued*/) {}
+  bool wants_scores(bool /*full*/) const noexcept { return false; }
+  void rebuilt_scores(std::size_t, std::size_t, const T*, double, double) {}
 
   /// Whether the bounds describe the current labels (false before the first pass and
   /// after a relocation: the next pass must be full).
@@ -191,6 +199,8 @@ class BoundedAssigner {
     std::vector<std::int32_t> labels;
     std::vector<double> second;
     std::vector<double> best;
+    std::vector<T> scores;  // a block of queued rows' scores (wants_scores())
+    std::vector<double> norm2, err;
     std::vector<LabelMove> moves;
   };
 
@@ -201,6 +211,11 @@ class BoundedAssigner {
     Worker& w = workers_[worker];
     const std::size_t m = w.rows.size();
     if (m == 0) return;
+    tally.evals += m * k_;
+    if (derived().wants_scores(/*full=*/!record_moves)) {
+      rebuild_from_scores(C, worker, labels, dist, with_distances, record_moves, tally);
+      return;
+    }
     w.labels.resize(m);
     w.second.resize(m);
     w.best.resize(m);
@@ -215,17 +230,52 @@ class BoundedAssigner {
                             workspaces_[worker], w.best.data() + r0);
       }
     }
-    tally.evals += m * k_;
-    for (std::size_t r = 0; r < m; ++r) {
-      const std::size_t i = w.rows[r];
-      const std::size_t a = static_cast<std::size_t>(w.labels[r]);
-      if (record_moves) {
-        relabel(worker, labels, i, a, tally);
-      } else {  // a full pass marks every cluster dirty anyway
-        tally.changed += labels[i] != w.labels[r];
-        labels[i] = w.labels[r];
+    for (std::size_t r = 0; r < m; ++r)
+      rebuilt_row(C, worker, labels, dist, w.rows[r], static_cast<std::size_t>(w.labels[r]), w.best[r], w.second[r],
+                  with_distances, record_moves, tally);
+  }
+
+  // Queued row i, nearest centroid a: its label, then the algorithm's bounds.
+  void rebuilt_row(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
+                   std::size_t a, double best, double second, bool with_distances, bool record_moves, Tally& tally) {
+    if (record_moves) {
+      relabel(worker, labels, i, a, tally);
+    } else {  // a full pass marks every cluster dirty anyway
+      tally.changed += static_cast<std::size_t>(labels[i]) != a;
+      labels[i] = static_cast<std::int32_t>(a);
+    }
+    derived().rebuilt(worker, i, a, best, second, C, dist, with_distances, tally);
+  }
+
+  // As above, from every score of each queued row (the same labels as assign_rows()
+  // gives), which the algorithm then also sees (rebuilt_scores), unit_block rows at a
+  // time.
+  void rebuild_from_scores(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist,
+                           bool with_distances, bool record_moves, Tally& tally) {
+    Worker& w = workers_[worker];
+    const std::size_t m = w.rows.size(), ld = kernel_.padded_clusters();
+    const std::size_t block = unit_block;
+    w.scores.resize(block * ld);
+    w.norm2.resize(block);
+    w.err.resize(block);
+    for (std::size_t r0 = 0; r0 < m; r0 += block) {
+      const std::size_t len = std::min(block, m - r0);
+      MatrixView<const T> Y = P_.X;
+      const std::size_t* ids = w.rows.data() + r0;
+      if (P_.unit_rows) {
+        Y = P_.listed_rows(ids, len, w.block);
+        ids = identity_.data();
       }
-      derived().rebuilt(worker, i, a, w.best[r], w.second[r], C, dist, with_distances, tally);
+      kernel_.scores(Y, ids, len, w.scores.data(), ld, w.norm2.data(), w.err.data(), workspaces_[worker]);
+      for (std::size_t r = 0; r < len; ++r) {
+        const T* s = w.scores.data() + r * ld;
+        double second;
+        const std::size_t a = kernel_.label_from_scores(Y.row(ids[r]), s, w.norm2[r], w.err[r], workspaces_[worker], &second);
+        const std::size_t i = w.rows[r0 + r];
+        rebuilt_row(C, worker, labels, dist, i, a, w.norm2[r] + static_cast<double>(s[a]) + w.err[r], second,
+                    with_distances, record_moves, tally);
+        derived().rebuilt_scores(i, a, s, w.norm2[r], w.err[r]);
+      }
     }
   }
 

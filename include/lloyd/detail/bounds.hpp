@@ -46,6 +46,8 @@ class BoundMath {
   bool keeps(double u, double l) const noexcept { return u * (1 + g_) < l * (1 - g_); }
 
   double relative_error() const noexcept { return g_; }
+  /// The factor a result is scaled by to round it down (a few ulps).
+  static constexpr double round_down_factor() noexcept { return down_; }
 
  private:
   // One step of double rounding either way, with room to spare.
