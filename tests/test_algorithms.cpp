@@ -234,6 +234,18 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   p.max_memory_bytes = 3000 * 17 + 40 * 40 * 8 - 1;  // Exponion's lists do not fit, Hamerly's bounds do
   REQUIRE(lloyd::KMeans<float>(p).fit(wide).algorithm == lloyd::Algorithm::Hamerly);
   p.max_memory_bytes = std::size_t(1) << 30;
+  p.max_iter = 3;
+  const auto long_f = lloyd::make_blobs<float>(3000, 512, 40, 1.0, 2).X;  // rows of 2 KiB: Elkan's, where they fit
+  REQUIRE(lloyd::KMeans<float>(p).fit(long_f).algorithm == lloyd::Algorithm::Elkan);
+  const auto long_d = lloyd::make_blobs<double>(3000, 256, 40, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(long_d).algorithm == lloyd::Algorithm::Elkan);
+  const auto short_d = lloyd::make_blobs<double>(3000, 255, 40, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(short_d).algorithm == lloyd::Algorithm::Exponion);
+  // Elkan's n x k bounds beyond max(1/8 of the data, 64 MiB), Exponion's fit: Exponion
+  p.max_memory_bytes = 3000 * 17 + (3000 + 40) * 40 * 4 - 1;
+  REQUIRE(lloyd::KMeans<float>(p).fit(long_f).algorithm == lloyd::Algorithm::Exponion);
+  p.max_memory_bytes = std::size_t(1) << 30;
+  p.max_iter = 300;
   p.algorithm = lloyd::Algorithm::Yinyang;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Yinyang);
   p.max_memory_bytes = 1024;  // Yinyang's bounds do not fit: Hamerly's neither: Lloyd
