@@ -169,6 +169,14 @@ TEMPLATE_TEST_CASE("Elkan's bounds set from the kernel's scores reproduce Lloyd"
     const auto elkan = run<TestType>(X, init, lloyd::Algorithm::Elkan, 300, false, nullptr, 2);
     require_same(elkan, ref);
     REQUIRE(elkan.distance_evaluations < ref.distance_evaluations);
+    // Two snapshots kept (as at large k d): every pass brings the bounds set in the last
+    // one forward (not subtracting how far the centroids moved fails this).
+    using Elkan = lloyd::detail::Elkan<TestType>;
+    const std::size_t kept = Elkan::snapshot_bytes;
+    Elkan::snapshot_bytes = 0;
+    const auto two = run<TestType>(X, init, lloyd::Algorithm::Elkan, 300, false, nullptr, 2);
+    Elkan::snapshot_bytes = kept;
+    require_same(two, ref);
   }
 }
 
@@ -210,6 +218,20 @@ TEMPLATE_TEST_CASE("bounded algorithms are deterministic across thread counts", 
   }
 }
 
+TEST_CASE("Auto keeps Elkan's n x k bounds within twice the data", "[algorithms]") {
+  using lloyd::Algorithm;
+  const auto pick = [](std::size_t n, std::size_t k, std::size_t d, std::size_t budget = std::size_t(1) << 30) {
+    return lloyd::detail::resolve_algorithm<float>(Algorithm::Auto, n, k, d, budget);
+  };
+  // float32 rows of 2 KiB: bounds (n + k) k 4 bytes against twice the data, n 2048 bytes, or 64 MiB.
+  REQUIRE(pick(70000, 1000, 784) == Algorithm::Elkan);     // 280 MB of bounds, 220 MB of data
+  REQUIRE(pick(20000, 900, 512) == Algorithm::Elkan);      // 75.6 MB, 41 MB
+  REQUIRE(pick(20000, 1000, 512) == Algorithm::Exponion);  // 84 MB > twice 41 MB
+  REQUIRE(pick(15840, 990, 512) == Algorithm::Elkan);      // 66.6 MB > twice 32.4 MB, < 64 MiB
+  REQUIRE(pick(70000, 1000, 784, std::size_t(200) << 20) == Algorithm::Exponion);  // max_memory_bytes
+  REQUIRE(pick(70000, 1000, 511) == Algorithm::Exponion);  // rows under 2 KiB
+}
+
 TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   const auto X = lloyd::make_blobs<float>(3000, 16, 40, 1.0, 2).X;
   lloyd::Params p;
@@ -241,7 +263,7 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   REQUIRE(lloyd::KMeans<double>(p).fit(long_d).algorithm == lloyd::Algorithm::Elkan);
   const auto short_d = lloyd::make_blobs<double>(3000, 255, 40, 1.0, 2).X;
   REQUIRE(lloyd::KMeans<double>(p).fit(short_d).algorithm == lloyd::Algorithm::Exponion);
-  // Elkan's n x k bounds beyond max(1/8 of the data, 64 MiB), Exponion's fit: Exponion
+  // Elkan's n x k bounds beyond max_memory_bytes, Exponion's fit: Exponion
   p.max_memory_bytes = 3000 * 17 + (3000 + 40) * 40 * 4 - 1;
   REQUIRE(lloyd::KMeans<float>(p).fit(long_f).algorithm == lloyd::Algorithm::Exponion);
   p.max_memory_bytes = std::size_t(1) << 30;

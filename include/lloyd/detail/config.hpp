@@ -74,6 +74,24 @@ LLOYD_ALWAYS_INLINE T reduce_add(const xsimd::batch<T, Arch>& v) noexcept {
   }
 }
 
+/// Square roots of the lanes of v (on AVX-512 the masked form, for the reason given at
+/// reduce_add).
+template <class T, class Arch>
+LLOYD_ALWAYS_INLINE xsimd::batch<T, Arch> lanes_sqrt(const xsimd::batch<T, Arch>& v) noexcept {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, float>::value) {
+    const __m512 x = v;
+    return _mm512_mask_sqrt_ps(x, 0xFFFF, x);
+  } else if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value && std::is_same<T, double>::value) {
+    const __m512d x = v;
+    return _mm512_mask_sqrt_pd(x, 0xFF, x);
+  } else
+#endif
+  {
+    return xsimd::sqrt(v);
+  }
+}
+
 /// Smallest lane of v (masked AVX-512 shuffles for the reason given at reduce_add).
 template <class T, class Arch>
 LLOYD_ALWAYS_INLINE T reduce_min(const xsimd::batch<T, Arch>& v) noexcept {

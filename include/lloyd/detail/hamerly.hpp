@@ -91,10 +91,12 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
            (searches_bounds(d) ? (n + k) * k * sizeof(float) : 0);
   }
 
-  /// Centroid snapshots kept for the "ns" bounds: as many as fit in 16 MiB, 2 to 32.
+  /// Centroid snapshots kept for the "ns" bounds: as many as fit in snapshot_bytes, 2 to 32.
   static std::size_t snapshots(std::size_t k, std::size_t d) noexcept {
-    return std::max<std::size_t>(2, std::min<std::size_t>(32, (std::size_t(16) << 20) / (k * d * sizeof(T) + 1)));
+    return std::max<std::size_t>(2, std::min<std::size_t>(32, snapshot_bytes / (k * d * sizeof(T) + 1)));
   }
+  /// 16 MiB; tests lower it (before a fit) so that bounds leave the ring at small k d.
+  static inline std::size_t snapshot_bytes = std::size_t(16) << 20;
 
   HamerlyBounds(const Problem<T>& P, std::size_t k, ThreadPool& pool)
       : Base(P, k, pool, partition::hamerly_tasks(P.n)),
@@ -198,7 +200,9 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   float half_bound(T c2) const noexcept { return lower_as_float(0.5 * math_.lower(static_cast<double>(c2))); }
 
   void pass_done(bool full, std::size_t queued) {
-    if (full) return;
+    // (Elkan searching its bounds never pauses them: its rows that fail Hamerly's two
+    // bounds still search only their few candidates.)
+    if (full || searches_bounds_) return;
     if (2 * queued > this->P_.n) {
       full_passes_left_ = pause_;
       pause_ = std::min<std::size_t>(2 * pause_, 16);
@@ -246,11 +250,10 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     for (std::size_t s = 0; s < ring_; ++s) expiring_[s] = slot_pass_[s] != 0 && pass_ - slot_pass_[s] + 1 >= ring_;
   }
 
-  // Elkan searching its bounds: a row that goes through the kernel in a bounded pass
-  // (having had too many candidates) comes back with its k bounds set from its scores,
-  // so that it has few candidates the next time. (Full passes leave them unset: after
-  // one, most rows pass Hamerly's two bounds.)
-  bool wants_scores(bool full) const noexcept { return searches_bounds_ && !full; }
+  // Elkan searching its bounds: a row that goes through the kernel, in a full pass or
+  // having had too many candidates, comes back with its k bounds set from its scores,
+  // so that it has few candidates the next time.
+  bool wants_scores(bool /*full*/) const noexcept { return searches_bounds_; }
   void rebuilt_scores(std::size_t i, std::size_t a, const T* scores, double norm2, double err) {
     float* LLOYD_RESTRICT lb = each_.get() + i * k_;
     // sqrt(norm2 + score - err) rounded down, as a float rounded down: the factor
@@ -265,7 +268,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
       for (; j + WD <= k_; j += WD) {
         V v = vb + V::load_unaligned(scores + j);
         v = xsimd::select(v > vz, v, vz);
-        (xsimd::sqrt(v) * vd).store_aligned(out);
+        (lanes_sqrt(v) * vd).store_aligned(out);
         for (std::size_t q = 0; q < WD; ++q) lb[j + q] = static_cast<float>(out[q]);
       }
     }
@@ -354,8 +357,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
             lower_[row] = ll[r0 + r];
             slot_[row] = static_cast<std::uint8_t>(now_);
           }
-          if (searches_bounds_)  // the k bounds are dropped, not brought forward
-            if (each_slot_[row] != no_slot && expiring_[each_slot_[row]]) each_slot_[row] = no_slot;
+          if (searches_bounds_)  // the k bounds are brought forward too
+            if (each_slot_[row] != no_slot && expiring_[each_slot_[row]]) forward_bounds(row);
           if (kept)
             keep(C, worker, labels, dist, row, with_distances, tally);
           else if (!searches_bounds_)  // at once, while the row is at hand
@@ -466,6 +469,31 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     }
     rest = mm;
     return count;
+  }
+
+  // Elkan: row i's k bounds, whose snapshot is about to leave the ring, made to refer to
+  // this pass's centroids: each loses how far its centroid moved since (rounded down, as
+  // in refresh_bounds). With few snapshots kept (large k d: two) this is every row whose
+  // bounds were set in the last pass; dropping them instead left such rows their one
+  // lower bound l, and most had too many candidates again (Fashion-MNIST, k = 1000).
+  void forward_bounds(std::size_t i) {
+    using V = simd<float, Arch>;
+    constexpr std::size_t W = V::size;
+    const std::size_t k = k_;
+    float* LLOYD_RESTRICT lb = each_.get() + i * k;
+    const float* LLOYD_RESTRICT p = moved_f_.data() + each_slot_[i] * k;
+    const float down_f = 1.0f - 0x1p-22f;
+    const V down(down_f), zero(0.0f);
+    std::size_t j = 0;
+    for (; j + W <= k; j += W) {
+      const V l = (V::load_unaligned(lb + j) - V::load_unaligned(p + j)) * down;
+      xsimd::select(l > zero, l, zero).store_unaligned(lb + j);
+    }
+    for (; j < k; ++j) {
+      const float l = (lb[j] - p[j]) * down_f;
+      lb[j] = l > 0.0f ? l : 0.0f;
+    }
+    each_slot_[i] = static_cast<std::uint8_t>(now_);
   }
 
   // Smallest z with u (1 + g) < z (1 - g), as a float rounded up.

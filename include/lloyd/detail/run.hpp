@@ -34,18 +34,21 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     // but Hamerly 2-2.6x faster than Lloyd from k-means++ starts: Hamerly is kept there.
     // Exponion was the fastest or close from rows of 256 bytes on (d >= 32 in float64,
     // 64 in float32; up to 3x Hamerly at d = 128, k = 1000), Hamerly below (a distance
-    // costs less there than Exponion's neighbour lists). From rows of 2 KiB on, Elkan
-    // (which searches its k bounds there) where they fit: 1.3-1.5x Exponion on
-    // Fashion-MNIST (d = 784, k = 100, float32 and float64), as fast on the grid's
-    // d = 784 rows, 1.1-1.2x slower on synthetic blobs at d = 256. Bounds must fit in
-    // max(1/8 of the data, 64 MiB): choosing for the user never multiplies the memory a
-    // large fit needs.
-    const std::size_t quiet_budget =
-        std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
+    // costs less there than Exponion's neighbour lists). Bounds must fit in max(1/8 of
+    // the data, 64 MiB): choosing for the user never multiplies the memory a large fit
+    // needs; but from rows of 2 KiB on, Elkan (which searches its n x k bounds there)
+    // where they take at most twice the data, as scikit-learn's Elkan keeps n x k
+    // distances: on Fashion-MNIST (d = 784, from the same start) Elkan took 1.3-1.5x
+    // less time than Exponion at k = 100 and 2.5-3.7x less at k = 1000 (Yinyang 1.5-2x),
+    // float32 and float64; as fast on the grid's d = 784 rows; 1.1-1.2x slower on
+    // synthetic blobs at d = 256.
+    const std::size_t data_bytes = n * d * sizeof(T), floor = std::size_t(64) << 20;
+    const std::size_t quiet_budget = std::min(max_memory_bytes, std::max(data_bytes / 8, floor));
+    const std::size_t elkan_budget = std::min(max_memory_bytes, std::max(2 * data_bytes, floor));
     const bool cheap_pass = k < 16 || n < 16 * k;
     if (cheap_pass || Hamerly<T>::memory_bytes(n, k, d) > quiet_budget)
       a = Algorithm::Lloyd;
-    else if (Elkan<T>::searches_bounds(d) && Elkan<T>::memory_bytes(n, k, d) <= quiet_budget)
+    else if (Elkan<T>::searches_bounds(d) && Elkan<T>::memory_bytes(n, k, d) <= elkan_budget)
       a = Algorithm::Elkan;
     else if (d * sizeof(T) >= 256 && Exponion<T>::memory_bytes(n, k, d) <= quiet_budget)
       a = Algorithm::Exponion;
