@@ -373,6 +373,20 @@ TEMPLATE_TEST_CASE("rows with many near-tied centroids get canonical labels and 
               if (static_cast<std::int32_t>(j) != listed[r])
                 REQUIRE(second[r] <= double(lloyd::detail::squared_distance(x, CC.row(j), d)));
           }
+          // The same labels from every score of the rows (scores() and label_from_scores(),
+          // as Elkan's rows through the kernel get them), and a valid second bound.
+          const std::size_t ld = kernel.padded_clusters();
+          std::vector<TestType> out(n * ld);
+          std::vector<double> norm2(n), err(n);
+          kernel.scores(XX, rows.data(), n, out.data(), ld, norm2.data(), err.data(), ws);
+          for (std::size_t r = 0; r < n; ++r) {
+            double sec = -1;
+            const TestType* x = XX.row(rows[r]);
+            const std::size_t a = kernel.label_from_scores(x, out.data() + r * ld, norm2[r], err[r], ws, &sec);
+            REQUIRE(static_cast<std::int32_t>(a) == labels[rows[r]]);
+            for (std::size_t j = 0; j < k; ++j)
+              if (j != a) REQUIRE(sec <= double(lloyd::detail::squared_distance(x, CC.row(j), d)));
+          }
         }
       }
     }

@@ -300,7 +300,23 @@ class AssignKernel {
     double runner_up = std::numeric_limits<double>::infinity();
     for (std::size_t j = 0; j < k_; ++j)
       if (j != best) runner_up = std::min(runner_up, static_cast<double>(scores_row[j]));
-    if (!(runner_up - static_cast<double>(scores_row[best]) > 2 * err)) return canonical_argmin(x, ws, second);
+    const double top = static_cast<double>(scores_row[best]);
+    if (exact_now()) {  // canonical scores (norm2 = 0)
+      if (!(runner_up - top > 2 * err)) return canonical_argmin(x, ws, second);
+    } else if (!(runner_up - top > 2 * tie_scale_ * row_scale2(norm2))) {
+      // As settle() and recheck(): only the centroids within 2 tie of the best score
+      // can be nearest canonically; their canonical distances decide.
+      const double limit = top + 2 * tie_scale_ * row_scale2(norm2);
+      double others = std::numeric_limits<double>::infinity();
+      ws.candidates.clear();
+      for (std::size_t j = 0; j < k_; ++j) {
+        if (static_cast<double>(scores_row[j]) <= limit)
+          ws.candidates.push_back(j);
+        else
+          others = std::min(others, static_cast<double>(scores_row[j]));
+      }
+      return ws.candidates[nearest_candidate(x, ws, std::max(0.0, norm2 + others - err), second)];
+    }
     if (second) *second = std::max(0.0, norm2 + runner_up - err);
     return best;
   }

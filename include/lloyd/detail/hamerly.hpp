@@ -255,24 +255,31 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // so that it has few candidates the next time.
   bool wants_scores(bool /*full*/) const noexcept { return searches_bounds_; }
   void rebuilt_scores(std::size_t i, std::size_t a, const T* scores, double norm2, double err) {
+    using V = simd<T, Arch>;
+    constexpr std::size_t W = V::size;
+    constexpr bool in_double = std::is_same<T, double>::value;
     float* LLOYD_RESTRICT lb = each_.get() + i * k_;
-    // sqrt(norm2 + score - err) rounded down, as a float rounded down: the factor
-    // 1 - 2^-22 also covers the conversion's rounding (at most 2^-24 relative).
-    const double base = norm2 - err, down = BoundMath::round_down_factor() * (1 - 0x1p-22);
+    // sqrt(norm2 + score - err) rounded down, as a float rounded down. In double: the
+    // factor 1 - 2^-22 also covers the conversion's rounding (2^-24 relative at most).
+    // In float (T): norm2 - err and the sum are rounded to float too, each by at most
+    // 2^-24 of |norm2 - err| + |score|, which the sum loses 2^-20 times over.
+    const double base = norm2 - err;
+    const T slack = in_double ? T(0) : T(0x1p-20);
+    const double shrink = BoundMath::round_down_factor() * (1 - (in_double ? 0x1p-22 : 0x1p-20));
+    const V vb(static_cast<T>(base)), vz(T(0)), vs(slack), vd(static_cast<T>(shrink));
+    alignas(64) T out[W];
     std::size_t j = 0;
-    if constexpr (std::is_same<T, double>::value) {
-      using V = simd<double, Arch>;
-      constexpr std::size_t WD = V::size;
-      alignas(64) double out[WD];
-      const V vb(base), vz(0.0), vd(down);
-      for (; j + WD <= k_; j += WD) {
-        V v = vb + V::load_unaligned(scores + j);
-        v = xsimd::select(v > vz, v, vz);
-        (lanes_sqrt(v) * vd).store_aligned(out);
-        for (std::size_t q = 0; q < WD; ++q) lb[j + q] = static_cast<float>(out[q]);
-      }
+    for (; j + W <= k_; j += W) {
+      const V sc = V::load_unaligned(scores + j);
+      V v = vb + sc;
+      if (!in_double) v = v - vs * (xsimd::abs(vb) + xsimd::abs(sc));
+      v = xsimd::select(v > vz, v, vz);
+      (lanes_sqrt(v) * vd).store_aligned(out);
+      for (std::size_t q = 0; q < W; ++q) lb[j + q] = static_cast<float>(out[q]);
     }
-    for (; j < k_; ++j) lb[j] = static_cast<float>(std::sqrt(std::max(0.0, base + static_cast<double>(scores[j]))) * down);
+    for (; j < k_; ++j)  // in double
+      lb[j] = static_cast<float>(std::sqrt(std::max(0.0, base + static_cast<double>(scores[j]))) *
+                                 BoundMath::round_down_factor() * (1 - 0x1p-22));
     lb[a] = std::numeric_limits<float>::infinity();
     each_slot_[i] = static_cast<std::uint8_t>(now_);
   }
