@@ -303,18 +303,10 @@ class AssignKernel {
     const double top = static_cast<double>(scores_row[best]);
     if (exact_now()) {  // canonical scores (norm2 = 0)
       if (!(runner_up - top > 2 * err)) return canonical_argmin(x, ws, second);
-    } else if (!(runner_up - top > 2 * tie_scale_ * row_scale2(norm2))) {
+    } else if (const double window = 2 * tie_scale_ * row_scale2(norm2); !(runner_up - top > window)) {
       // As settle() and recheck(): only the centroids within 2 tie of the best score
       // can be nearest canonically; their canonical distances decide.
-      const double limit = top + 2 * tie_scale_ * row_scale2(norm2);
-      double others = std::numeric_limits<double>::infinity();
-      ws.candidates.clear();
-      for (std::size_t j = 0; j < k_; ++j) {
-        if (static_cast<double>(scores_row[j]) <= limit)
-          ws.candidates.push_back(j);
-        else
-          others = std::min(others, static_cast<double>(scores_row[j]));
-      }
+      const double others = list_candidates(scores_row, top + window, ws);
       return ws.candidates[nearest_candidate(x, ws, std::max(0.0, norm2 + others - err), second)];
     }
     if (second) *second = std::max(0.0, norm2 + runner_up - err);
@@ -683,19 +675,25 @@ class AssignKernel {
     if (from_lanes) {
       std::sort(ws.candidates.begin(), ws.candidates.end());
     } else {
-      const T* scores = row_scores(ws, r);
-      ws.candidates.clear();
-      others = std::numeric_limits<double>::infinity();
-      for (std::size_t j = 0; j < k_; ++j) {
-        if (static_cast<double>(scores[j]) <= limit)
-          ws.candidates.push_back(j);
-        else
-          others = std::min(others, static_cast<double>(scores[j]));
-      }
+      others = list_candidates(row_scores(ws, r), limit, ws);
     }
     const std::size_t chosen = nearest_candidate(x, ws, std::max(0.0, norm2 + others - err), second);
     if (best_out) *best_out = static_cast<double>(ws.canonical[chosen]) * (1 + err_scale_);
     return ws.candidates[chosen];
+  }
+
+  // The centroids whose score (of one row's k) is at most limit into ws.candidates, in
+  // index order; returns the lowest score of the others (+inf if none).
+  double list_candidates(const T* scores, double limit, Workspace& ws) const {
+    double others = std::numeric_limits<double>::infinity();
+    ws.candidates.clear();
+    for (std::size_t j = 0; j < k_; ++j) {
+      if (static_cast<double>(scores[j]) <= limit)
+        ws.candidates.push_back(j);
+      else
+        others = std::min(others, static_cast<double>(scores[j]));
+    }
+    return others;
   }
 
   // Every score |c|^2 - 2 x.c of packed row r of the block, with the multiply-adds of

@@ -34,11 +34,11 @@
 //     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
 //   void pass_done(bool full, std::size_t queued);       (optional)
 //     After a pass; `queued` rows of a bounded pass went through the kernel.
-//   bool wants_scores(bool full) const;                  (optional)
+//   bool wants_scores() const;                           (optional)
 //   void rebuilt_scores(std::size_t i, std::size_t label, const T* scores, double norm2,
 //                       double err);                     (optional)
-//     Whether the rows of this pass that go through the kernel are to come back with
-//     every score; then, after rebuilt(), rebuilt_scores() sees row i's k scores, with
+//     Whether the rows that go through the kernel (full pass or queue) are to come back
+//     with every score; then, after rebuilt(), rebuilt_scores() sees row i's k scores, with
 //     norm2 + scores[j] - err <= |x - c_j|^2 <= norm2 + scores[j] + err.
 //
 // Rows are read through row(worker, i) (the working row: a unit row for Metric::Cosine,
@@ -140,7 +140,7 @@ class BoundedAssigner {
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
   void pass_done(bool /*full*/, std::size_t /*queued*/) {}
-  bool wants_scores(bool /*full*/) const noexcept { return false; }
+  bool wants_scores() const noexcept { return false; }
   void rebuilt_scores(std::size_t, std::size_t, const T*, double, double) {}
 
   /// Whether the bounds describe the current labels (false before the first pass and
@@ -212,7 +212,7 @@ class BoundedAssigner {
     const std::size_t m = w.rows.size();
     if (m == 0) return;
     tally.evals += m * k_;
-    if (derived().wants_scores(/*full=*/!record_moves)) {
+    if (derived().wants_scores()) {
       rebuild_from_scores(C, worker, labels, dist, with_distances, record_moves, tally);
       return;
     }

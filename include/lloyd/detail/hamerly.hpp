@@ -253,7 +253,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // Elkan searching its bounds: a row that goes through the kernel, in a full pass or
   // having had too many candidates, comes back with its k bounds set from its scores,
   // so that it has few candidates the next time.
-  bool wants_scores(bool /*full*/) const noexcept { return searches_bounds_; }
+  bool wants_scores() const noexcept { return searches_bounds_; }
   void rebuilt_scores(std::size_t i, std::size_t a, const T* scores, double norm2, double err) {
     using V = simd<T, Arch>;
     constexpr std::size_t W = V::size;
@@ -290,7 +290,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     upper_[i] = BoundMath::add_up(std::sqrt(best), 0.0);
     lower_[i] = BoundMath::lower_from_sq(second);
     slot_[i] = static_cast<std::uint8_t>(now_);
-    if (searches_bounds_) each_slot_[i] = no_slot;  // set from lower_[i] or the scores (rebuilt_scores)
+    // (Elkan searching its bounds: rebuilt_scores() sets the row's k bounds next.)
     if (with_distances) this->exact_distance(C, worker, i, a, dist, tally);
   }
 
