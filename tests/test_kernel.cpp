@@ -5,6 +5,7 @@
 #include <lloyd/detail/reference.hpp>
 #include <lloyd/lloyd.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <cstdint>
@@ -118,6 +119,17 @@ TEMPLATE_TEST_CASE("canonical distances are bit-identical whichever routine comp
           for (std::size_t g = 0; g < count; ++g) REQUIRE(each[g] == lloyd::detail::squared_distance(xs[r], ys[g], d));
         }
         lloyd::detail::squared_distances_to<5>(xs[r], ys, d, to);
+        {  // pairs side by side: row r with 4 of the ys, then 3, 2
+          const T* px[4] = {xs[r], xs[(r + 1) % 4], xs[(r + 2) % 4], xs[(r + 3) % 4]};
+          T paired[4];
+          lloyd::detail::squared_distances_paired<4>(px, ys, d, paired);
+          for (std::size_t g = 0; g < 4; ++g) REQUIRE(paired[g] == lloyd::detail::squared_distance(px[g], ys[g], d));
+          lloyd::detail::squared_distances_paired<3>(px + 1, ys + 2, d, paired);
+          for (std::size_t g = 0; g < 3; ++g)
+            REQUIRE(paired[g] == lloyd::detail::squared_distance(px[g + 1], ys[g + 2], d));
+          lloyd::detail::squared_distances_paired<2>(px, ys + 3, d, paired);
+          for (std::size_t g = 0; g < 2; ++g) REQUIRE(paired[g] == lloyd::detail::squared_distance(px[g], ys[g + 3], d));
+        }
         for (std::size_t g = 0; g < 5; ++g) {
           INFO("d = " << d << " trial " << trial);
           const T one = lloyd::detail::squared_distance(xs[r], ys[g], d);
@@ -159,6 +171,58 @@ TEMPLATE_TEST_CASE("squared_distance matches the scalar reference for any d", "[
     REQUIRE(out[1] == TestType(0));
     REQUIRE(out[2] == out[0]);
   }
+}
+
+TEMPLATE_TEST_CASE("squared_distance_for_bound is within the canonical error of the exact distance", "[kernel]", float,
+                   double) {
+  // Its four running sums are not the canonical arithmetic; the bounds built from it
+  // take canonical_relative_error as its error too. Values over many binades, every d up
+  // to five vectors, and long rows; the reference in long double.
+  using T = TestType;
+  constexpr std::size_t W = lloyd::detail::simd<T, lloyd::detail::default_arch>::size;
+  lloyd::detail::Rng rng(29);
+  std::vector<std::size_t> dims;
+  for (std::size_t d = 1; d <= 5 * W + 1; ++d) dims.push_back(d);
+  for (std::size_t d : {127u, 784u, 3001u}) dims.push_back(d);
+  for (std::size_t d : dims)
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<T> a(d), b(d);
+      for (std::size_t j = 0; j < d; ++j) {
+        a[j] = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+        b[j] = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+      }
+      long double exact = 0;
+      for (std::size_t j = 0; j < d; ++j) {
+        const long double diff = static_cast<long double>(a[j]) - static_cast<long double>(b[j]);
+        exact += diff * diff;
+      }
+      const double g = lloyd::detail::canonical_relative_error<T>(d);
+      const long double got = lloyd::detail::squared_distance_for_bound(a.data(), b.data(), d);
+      INFO("d = " << d << " trial " << trial);
+      REQUIRE(std::fabs(static_cast<double>(got - exact)) <= g * static_cast<double>(exact));
+      REQUIRE(lloyd::detail::squared_distance_for_bound(a.data(), a.data(), d) == T(0));
+    }
+}
+
+TEST_CASE("min_of and index_of agree with a scalar scan", "[kernel]") {
+  // Lengths around the SIMD width and its multiples (four running minima, then one,
+  // then a scalar tail); the minimum placed at every position in turn, repeated values.
+  lloyd::detail::Rng rng(31);
+  for (std::size_t n : {0u, 1u, 3u, 15u, 16u, 17u, 63u, 64u, 65u, 100u, 1000u})
+    for (std::size_t at = 0; at < std::max<std::size_t>(n, 1); at += (n > 70 ? 37 : 1)) {
+      std::vector<float> l(n);
+      for (auto& v : l) v = static_cast<float>(rng.below(50) + 1);
+      if (n > 0) l[at] = 0.5f;
+      if (n > at + 5) l[at + 5] = 0.5f;  // a second copy: index_of finds the first
+      float ref = std::numeric_limits<float>::infinity();
+      for (float v : l) ref = std::min(ref, v);
+      INFO("n = " << n << ", minimum at " << at);
+      REQUIRE(lloyd::detail::min_of(l.data(), n) == ref);
+      const std::size_t first = static_cast<std::size_t>(std::find(l.begin(), l.end(), ref) - l.begin());
+      REQUIRE(lloyd::detail::index_of(l.data(), n, ref) == first);
+      REQUIRE(lloyd::detail::index_of(l.data(), n, 0.25f) == n);
+      if (n > 0) REQUIRE(lloyd::detail::index_of(l.data(), n, l[n - 1]) == static_cast<std::size_t>(std::find(l.begin(), l.end(), l[n - 1]) - l.begin()));
+    }
 }
 
 TEMPLATE_TEST_CASE("assignment kernel agrees with the scalar reference on awkward sizes", "[kernel]", float, double) {

@@ -174,6 +174,31 @@ class BoundedAssigner {
     ++tally.evals;
   }
 
+  /// exact_distance for rows is[0..count) (count <= 4) against their centroids
+  /// (labels), the sums side by side: the same bits, up to four times the speed at large d.
+  void exact_distances(MatrixView<const T> C, std::size_t worker, const std::size_t* is, std::size_t count,
+                       const std::int32_t* labels, T* dist, Tally& tally) {
+    Worker& w = workers_[worker];
+    const std::size_t d = P_.d, room = w.row.size();
+    if (w.rows4.size() < 4 * room) w.rows4.resize(4 * room);
+    const T* xs[4];
+    const T* cs[4];
+    T out[4];
+    for (std::size_t q = 0; q < count; ++q) {
+      xs[q] = P_.row(is[q], w.rows4.data() + q * room);
+      cs[q] = C.row(static_cast<std::size_t>(labels[is[q]]));
+    }
+    switch (count) {
+      case 4: squared_distances_paired<4, Arch>(xs, cs, d, out); break;
+      case 3: squared_distances_paired<3, Arch>(xs, cs, d, out); break;
+      case 2: squared_distances_paired<2, Arch>(xs, cs, d, out); break;
+      case 1: out[0] = squared_distance<Arch>(xs[0], cs[0], d); break;
+      default: break;
+    }
+    for (std::size_t q = 0; q < count; ++q) dist[is[q]] = out[q];
+    tally.evals += count;
+  }
+
   /// The exact loss of row i against centroid a into dist[i], and u from it.
   void exact_upper(MatrixView<const T> C, std::size_t worker, std::size_t i, std::size_t a, T* dist) {
     const T c2 = squared_distance<Arch>(row(worker, i), C.row(a), P_.d);
@@ -194,6 +219,7 @@ class BoundedAssigner {
   // (old, new) label of each row that changed, and scratch for working rows.
   struct Worker {
     std::vector<T> row;     // one row (Problem::row_buffer)
+    std::vector<T> rows4;   // four of them (exact_distances)
     Matrix<T> block;        // queued unit rows, a block at a time (Metric::Cosine)
     std::vector<std::size_t> rows;
     std::vector<std::int32_t> labels;

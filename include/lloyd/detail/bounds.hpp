@@ -96,20 +96,43 @@ inline float decay_lower_bounds(float* LLOYD_RESTRICT l, const float* LLOYD_REST
   return mm;
 }
 
-/// The smallest of l[0, n) (+inf if n = 0), in SIMD.
+/// The smallest of l[0, n) (+inf if n = 0), in SIMD: four running minima (one would
+/// wait on its own latency at every step; Elkan's rows take this over all k bounds).
 template <class Arch = default_arch>
 inline float min_of(const float* l, std::size_t n) noexcept {
   using V = simd<float, Arch>;
   constexpr std::size_t W = V::size;
-  V m(std::numeric_limits<float>::infinity());
+  const V inf(std::numeric_limits<float>::infinity());
+  V m[4] = {inf, inf, inf, inf};
   std::size_t j = 0;
+  for (; j + 4 * W <= n; j += 4 * W)
+    LLOYD_UNROLL for (std::size_t q = 0; q < 4; ++q) {
+      const V v = V::load_unaligned(l + j + q * W);
+      m[q] = xsimd::select(v < m[q], v, m[q]);
+    }
   for (; j + W <= n; j += W) {
     const V v = V::load_unaligned(l + j);
-    m = xsimd::select(v < m, v, m);
+    m[0] = xsimd::select(v < m[0], v, m[0]);
   }
-  float mm = reduce_min(m);
+  m[0] = xsimd::select(m[1] < m[0], m[1], m[0]);
+  m[2] = xsimd::select(m[3] < m[2], m[3], m[2]);
+  float mm = reduce_min(xsimd::select(m[2] < m[0], m[2], m[0]));
   for (; j < n; ++j) mm = l[j] < mm ? l[j] : mm;
   return mm;
+}
+
+/// The first j < n with l[j] == v, or n if none, in SIMD.
+template <class Arch = default_arch>
+inline std::size_t index_of(const float* l, std::size_t n, float v) noexcept {
+  using V = simd<float, Arch>;
+  constexpr std::size_t W = V::size;
+  const V vv(v);
+  std::size_t j = 0;
+  for (; j + W <= n; j += W)
+    if (xsimd::any(V::load_unaligned(l + j) == vv)) break;
+  for (; j < n; ++j)
+    if (l[j] == v) return j;
+  return n;
 }
 
 /// How far each centroid moved: an upper bound of |new_j - old_j| (computed in double).

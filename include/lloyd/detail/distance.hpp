@@ -72,6 +72,32 @@ inline T squared_distance(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, 
   });
 }
 
+/// sum_j (a[j] - b[j])^2 in four running sums: not the canonical arithmetic (other
+/// roundings, within the same bound canonical_relative_error gives: fewer additions in a
+/// row), but four times the speed at large d, where a lone sum waits on its own latency.
+/// For bounds only: never a reported distance, never a comparison between centroids.
+template <class Arch = default_arch, class T>
+inline T squared_distance_for_bound(const T* LLOYD_RESTRICT a, const T* LLOYD_RESTRICT b, std::size_t d) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  V acc[4] = {V(T(0)), V(T(0)), V(T(0)), V(T(0))};
+  std::size_t j = 0;
+  for (; j + 4 * W <= d; j += 4 * W)
+    LLOYD_UNROLL for (std::size_t q = 0; q < 4; ++q) {
+      const V diff = V::load_unaligned(a + j + q * W) - V::load_unaligned(b + j + q * W);
+      acc[q] = xsimd::fma(diff, diff, acc[q]);
+    }
+  for (; j + W <= d; j += W) {
+    const V diff = V::load_unaligned(a + j) - V::load_unaligned(b + j);
+    acc[0] = xsimd::fma(diff, diff, acc[0]);
+  }
+  if (j < d) {
+    const V diff = load_tail<Arch>(a + j, d - j) - load_tail<Arch>(b + j, d - j);
+    acc[1] = xsimd::fma(diff, diff, acc[1]);
+  }
+  return reduce_add((acc[0] + acc[1]) + (acc[2] + acc[3]));
+}
+
 /// A relative bound g of the canonical squared distances' rounding error: a canonical
 /// value is within a factor (1 +- g) of the exact squared distance of the rows' values.
 /// Each lane adds at most d / W + 1 nonnegative rounded terms and the lanes add in
@@ -134,6 +160,28 @@ inline void squared_distances_listed(const T* x, std::size_t d, std::size_t m, R
     for (std::size_t r = 0; r < 4; ++r) use(q + r, out[r]);
   }
   for (; q < m; ++q) use(q, squared_distance<Arch>(x, row(q), d));
+}
+
+/// Canonical squared distances of G pairs at once: out[g] = |xs[g] - ys[g]|^2, G
+/// independent sums (a lone one waits on its own latency at large d).
+template <std::size_t G, class Arch = default_arch, class T>
+inline void squared_distances_paired(const T* const* xs, const T* const* ys, std::size_t d, T* out) noexcept {
+  using V = simd<T, Arch>;
+  constexpr std::size_t W = V::size;
+  V acc[G];
+  LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) acc[g] = V(T(0));
+  std::size_t j = 0;
+  for (; j + W <= d; j += W)
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
+      const V diff = V::load_unaligned(xs[g] + j) - V::load_unaligned(ys[g] + j);
+      acc[g] = xsimd::fma(diff, diff, acc[g]);
+    }
+  if (j < d)
+    LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) {
+      const V diff = load_tail<Arch>(xs[g] + j, d - j) - load_tail<Arch>(ys[g] + j, d - j);
+      acc[g] = xsimd::fma(diff, diff, acc[g]);
+    }
+  LLOYD_UNROLL for (std::size_t g = 0; g < G; ++g) out[g] = reduce_add(acc[g]);
 }
 
 /// Canonical squared distances from R rows to G rows: out[r * G + g] = |x_r - y_g|^2.

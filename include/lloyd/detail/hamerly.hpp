@@ -376,10 +376,17 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
       }
     }
     if (!searches_bounds_) return;  // failed rows were handled at once
+    // Their exact distances four at a time (a row's search changes only its own label).
     for (std::size_t q = 0; q < std::min(fetch_ahead, failed.size()); ++q) fetch_bounds(failed[q].row);
-    for (std::size_t q = 0; q < failed.size(); ++q) {
-      if (q + fetch_ahead < failed.size()) fetch_bounds(failed[q + fetch_ahead].row);
-      tighten(C, worker, labels, dist, failed[q].row, failed[q].m, tally);
+    for (std::size_t q0 = 0; q0 < failed.size(); q0 += 4) {
+      const std::size_t count = std::min<std::size_t>(4, failed.size() - q0);
+      std::size_t rows[4];
+      for (std::size_t q = 0; q < count; ++q) rows[q] = failed[q0 + q].row;
+      this->exact_distances(C, worker, rows, count, labels, dist, tally);
+      for (std::size_t q = q0; q < q0 + count; ++q) {
+        if (q + fetch_ahead < failed.size()) fetch_bounds(failed[q + fetch_ahead].row);
+        tighten_from(C, worker, labels, dist, failed[q].row, failed[q].m, tally);
+      }
     }
   }
 
@@ -408,6 +415,11 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   void tighten(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
                double m, Tally& tally) {
     this->exact_distance(C, worker, i, static_cast<std::size_t>(labels[i]), dist, tally);
+    tighten_from(C, worker, labels, dist, i, m, tally);
+  }
+  // The same, with dist[i] already the exact distance.
+  void tighten_from(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, std::size_t i,
+                    double m, Tally& tally) {
     upper_[i] = math_.upper(static_cast<double>(dist[i]));
     if (math_.keeps(upper_[i], m)) return;
     if constexpr (Annular)
@@ -530,19 +542,36 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     const T* x = this->row(worker, i);
     T best = dist[i];
     std::size_t a = a0;
-    for (std::size_t q = 0; q < n_cand; ++q) {
-      const std::size_t j = cand[q];
-      if (math_.keeps(u, static_cast<double>(lb[j]))) continue;
-      const T c2 = squared_distance<Arch>(x, C.row(j), d);
-      ++tally.evals;
-      if (c2 < best || (c2 == best && j < a)) {
-        lb[a] = lower_as_float(math_.lower(static_cast<double>(best)));
-        lb[j] = std::numeric_limits<float>::infinity();
-        a = j;
-        best = c2;
-        u = math_.upper(static_cast<double>(c2));
-      } else {
-        lb[j] = lower_as_float(math_.lower(static_cast<double>(c2)));
+    // Four candidates at a time (the bound test with u as it stands before them): four
+    // independent sums instead of one chain of d / W multiply-adds each, whose latency
+    // bounds a lone canonical distance at large d. A candidate that a closer one among the
+    // four would have ruled out is computed anyway; it cannot win (its bound says so), and
+    // its bound becomes the exact one: the same label.
+    for (std::size_t q = 0; q < n_cand;) {
+      std::size_t js[4];
+      const T* rows[4];
+      std::size_t g = 0;
+      for (; q < n_cand && g < 4; ++q) {
+        const std::size_t j = cand[q];
+        if (math_.keeps(u, static_cast<double>(lb[j]))) continue;
+        js[g] = j;
+        rows[g++] = C.row(j);
+      }
+      T c2s[4];
+      squared_distances_to_each<Arch>(x, rows, g, d, c2s);
+      tally.evals += g;
+      for (std::size_t r = 0; r < g; ++r) {
+        const std::size_t j = js[r];
+        const T c2 = c2s[r];
+        if (c2 < best || (c2 == best && j < a)) {
+          lb[a] = lower_as_float(math_.lower(static_cast<double>(best)));
+          lb[j] = std::numeric_limits<float>::infinity();
+          a = j;
+          best = c2;
+          u = math_.upper(static_cast<double>(c2));
+        } else {
+          lb[j] = lower_as_float(math_.lower(static_cast<double>(c2)));
+        }
       }
     }
     for (std::size_t q = 0; q < n_cand; ++q) rest = std::min(rest, lb[cand[q]]);
@@ -554,13 +583,13 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     if (a == a0) {
       std::size_t done[sharpen_steps];
       for (std::size_t step = 0; step < sharpen_steps && rest < std::numeric_limits<float>::infinity(); ++step) {
-        const std::size_t j = static_cast<std::size_t>(std::find(lb, lb + k, rest) - lb);
+        const std::size_t j = index_of<Arch>(lb, k, rest);
         if (j == k ||  // (rest is always one of the bounds)
             std::find(cand.begin(), cand.begin() + n_cand, j) != cand.begin() + n_cand ||
             std::find(done, done + step, j) != done + step)
           break;
         done[step] = j;
-        lb[j] = lower_as_float(math_.lower(static_cast<double>(squared_distance<Arch>(x, C.row(j), d))));
+        lb[j] = lower_as_float(math_.lower(static_cast<double>(squared_distance_for_bound<Arch>(x, C.row(j), d))));
         ++tally.evals;
         rest = min_of<Arch>(lb, k);
       }
