@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <cstdint>
 #include <vector>
@@ -90,6 +91,22 @@ void require_canonical_labels(lloyd::MatrixView<const T> X, lloyd::MatrixView<co
   }
 }
 
+// Every d from 1 to `vectors` SIMD vectors and one more, then the `extra` ones.
+template <class T>
+std::vector<std::size_t> dims_through(std::size_t vectors, std::initializer_list<std::size_t> extra) {
+  constexpr std::size_t W = lloyd::detail::simd<T, lloyd::detail::default_arch>::size;
+  std::vector<std::size_t> dims;
+  for (std::size_t d = 1; d <= vectors * W + 1; ++d) dims.push_back(d);
+  dims.insert(dims.end(), extra);
+  return dims;
+}
+
+// A value of either sign spanning 21 binades, so that the order of additions shows.
+template <class T>
+T spread_value(lloyd::detail::Rng& rng) {
+  return static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+}
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("canonical distances are bit-identical whichever routine computes them", "[kernel]", float,
@@ -98,16 +115,12 @@ TEMPLATE_TEST_CASE("canonical distances are bit-identical whichever routine comp
   // bits. Every d up to two vectors and a few more; the values span many binades so that
   // the order of the additions shows.
   using T = TestType;
-  constexpr std::size_t W = lloyd::detail::simd<T, lloyd::detail::default_arch>::size;
   lloyd::detail::Rng rng(17);
-  std::vector<std::size_t> dims;
-  for (std::size_t d = 1; d <= 2 * W + 1; ++d) dims.push_back(d);
-  for (std::size_t d : {31u, 100u}) dims.push_back(d);
-  for (std::size_t d : dims)
+  for (std::size_t d : dims_through<T>(2, {31, 100}))
     for (int trial = 0; trial < 50; ++trial) {
       std::vector<T> x(4 * d), y(5 * d);
-      for (auto& v : x) v = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
-      for (auto& v : y) v = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+      for (auto& v : x) v = spread_value<T>(rng);
+      for (auto& v : y) v = spread_value<T>(rng);
       const T* xs[4] = {&x[0], &x[d], &x[2 * d], &x[3 * d]};
       const T* ys[5] = {&y[0], &y[d], &y[2 * d], &y[3 * d], &y[4 * d]};
       T block[4 * 5], to[5];
@@ -179,17 +192,13 @@ TEMPLATE_TEST_CASE("squared_distance_for_bound is within the canonical error of 
   // take canonical_relative_error as its error too. Values over many binades, every d up
   // to five vectors, and long rows; the reference in long double.
   using T = TestType;
-  constexpr std::size_t W = lloyd::detail::simd<T, lloyd::detail::default_arch>::size;
   lloyd::detail::Rng rng(29);
-  std::vector<std::size_t> dims;
-  for (std::size_t d = 1; d <= 5 * W + 1; ++d) dims.push_back(d);
-  for (std::size_t d : {127u, 784u, 3001u}) dims.push_back(d);
-  for (std::size_t d : dims)
+  for (std::size_t d : dims_through<T>(5, {127, 784, 3001}))
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<T> a(d), b(d);
       for (std::size_t j = 0; j < d; ++j) {
-        a[j] = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
-        b[j] = static_cast<T>(std::ldexp(rng.normal(), static_cast<int>(rng.below(21)) - 10));
+        a[j] = spread_value<T>(rng);
+        b[j] = spread_value<T>(rng);
       }
       long double exact = 0;
       for (std::size_t j = 0; j < d; ++j) {
