@@ -491,27 +491,12 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   }
 
   // Elkan: row i's k bounds, whose snapshot is about to leave the ring, made to refer to
-  // this pass's centroids: each loses how far its centroid moved since (rounded down, as
-  // in refresh_bounds). With few snapshots kept (large k d: two) this is every row whose
-  // bounds were set in the last pass; dropping them instead left such rows their one
-  // lower bound l, and most had too many candidates again (Fashion-MNIST, k = 1000).
+  // this pass's centroids: each loses how far its centroid moved since (decay_lower_bounds,
+  // as Yinyang's group bounds). With few snapshots kept (large k d: two) this is every row
+  // whose bounds were set in the last pass; dropping them instead left such rows their
+  // one lower bound l, and most had too many candidates again (Fashion-MNIST, k = 1000).
   void forward_bounds(std::size_t i) {
-    using V = simd<float, Arch>;
-    constexpr std::size_t W = V::size;
-    const std::size_t k = k_;
-    float* LLOYD_RESTRICT lb = each_.get() + i * k;
-    const float* LLOYD_RESTRICT p = moved_f_.data() + each_slot_[i] * k;
-    const float down_f = 1.0f - 0x1p-22f;
-    const V down(down_f), zero(0.0f);
-    std::size_t j = 0;
-    for (; j + W <= k; j += W) {
-      const V l = (V::load_unaligned(lb + j) - V::load_unaligned(p + j)) * down;
-      xsimd::select(l > zero, l, zero).store_unaligned(lb + j);
-    }
-    for (; j < k; ++j) {
-      const float l = (lb[j] - p[j]) * down_f;
-      lb[j] = l > 0.0f ? l : 0.0f;
-    }
+    decay_lower_bounds<Arch>(each_.get() + i * k_, moved_f_.data() + each_slot_[i] * k_, k_);
     each_slot_[i] = static_cast<std::uint8_t>(now_);
   }
 
