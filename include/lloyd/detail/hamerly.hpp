@@ -301,9 +301,10 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     // s(a)); the row keeps its label iff u (1 + g) < m (1 - g). The stored bounds change
     // only when a row fails (then they refer to this pass) or its snapshot is about to
     // leave the ring. The last block is padded with rows that pass. A row that fails is
-    // handled at once, except where Elkan searches its k bounds: there failed rows wait
-    // for the end of the task's tests, in order, and their bounds are fetched ahead
-    // (deferring them all cost Hamerly 17-29 % at d = 2 and 8).
+    // handled after the next chunk's tests (its row fetched meanwhile), except where Elkan
+    // searches its k bounds: there failed rows wait for the end of the task's tests, in
+    // order, and their bounds are fetched ahead (deferring Hamerly's that far cost it
+    // 17-29 % at d = 2 and 8).
     using VD = simd<double, Arch>;
     constexpr std::size_t WD = VD::size;
     const std::size_t k = k_;
@@ -319,8 +320,18 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     char expiring[chunk / WD];
     std::vector<Failed>& failed = failed_[worker];
     failed.clear();
+    // Hamerly and Exponion handle a chunk's failed rows after the next chunk's tests,
+    // their rows fetched meanwhile: at small d a failed row is one cache line among
+    // many that pass, which the hardware does not fetch ahead (its exact distance waited
+    // on the row's load: a sixth of the pass at d = 2).
+    const std::size_t row_bytes = std::min<std::size_t>(this->P_.d * sizeof(T), 128);
+    std::size_t handled = 0;  // failed rows before this one have been handled
+    const auto tighten_failed = [&](std::size_t until) {
+      for (; handled < until; ++handled) tighten(C, worker, labels, dist, failed[handled].row, failed[handled].m, tally);
+    };
     for (std::size_t c0 = b; c0 < e; c0 += chunk) {
       const std::size_t cl = std::min(chunk, e - c0), blocks = (cl + WD - 1) / WD;
+      const std::size_t earlier = failed.size();  // the failed rows of earlier chunks
       std::fill_n(expiring, blocks, char(0));
       for (std::size_t r = 0; r < cl; ++r) {
         const std::size_t i = c0 + r, a = static_cast<std::size_t>(labels[i]), s = slot_[i], sa = s * k + a;
@@ -366,16 +377,20 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
           }
           if (searches_bounds_)  // the k bounds are brought forward too
             if (each_slot_[row] != no_slot && expiring_[each_slot_[row]]) forward_bounds(row);
-          if (kept)
+          if (kept) {
             keep(C, worker, labels, dist, row, with_distances, tally);
-          else if (!searches_bounds_)  // at once, while the row is at hand
-            tighten(C, worker, labels, dist, row, mm[r], tally);
-          else
+          } else {
             failed.push_back({row, mm[r]});
+            if (!searches_bounds_) prefetch(this->P_.X.row(row), row_bytes);
+          }
         }
       }
+      if (!searches_bounds_) tighten_failed(earlier);
     }
-    if (!searches_bounds_) return;  // failed rows were handled at once
+    if (!searches_bounds_) {
+      tighten_failed(failed.size());
+      return;
+    }
     // Their exact distances four at a time (a row's search changes only its own label).
     for (std::size_t q = 0; q < std::min(fetch_ahead, failed.size()); ++q) fetch_bounds(failed[q].row);
     for (std::size_t q0 = 0; q0 < failed.size(); q0 += 4) {
