@@ -146,5 +146,19 @@ inline void prefetch(const void* p, std::size_t bytes) noexcept {
 #endif
 }
 
+/// The index of the lowest set bit of bits (not 0).
+inline unsigned lowest_bit(unsigned bits) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return static_cast<unsigned>(__builtin_ctz(bits));
+#else
+  unsigned r = 0;
+  while (!(bits & 1u)) {
+    bits >>= 1;
+    ++r;
+  }
+  return r;
+#endif
+}
+
 }  // namespace detail
 }  // namespace lloyd

@@ -367,6 +367,21 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
         u.store_aligned(uu + r0);
         l.store_aligned(ll + r0);
         m.store_aligned(mm);
+        if (!expiring[q] && !with_distances && !searches_bounds_) {
+          // Only failed rows to handle (Hamerly, Exponion): found without a branch per
+          // row (which of a block's rows fail is not predictable).
+          unsigned bits = 0;
+          for (std::size_t r = 0; r < len; ++r) bits |= unsigned(!math_.keeps(uu[r0 + r], mm[r])) << r;
+          for (; bits != 0; bits &= bits - 1) {
+            const std::size_t r = static_cast<std::size_t>(lowest_bit(bits)), row = i + r;
+            upper_[row] = uu[r0 + r];
+            lower_[row] = ll[r0 + r];
+            slot_[row] = static_cast<std::uint8_t>(now_);
+            failed.push_back({row, mm[r]});
+            prefetch(this->P_.X.row(row), row_bytes);
+          }
+          continue;
+        }
         for (std::size_t r = 0; r < len; ++r) {
           const std::size_t row = i + r;
           const bool kept = keep_all || math_.keeps(uu[r0 + r], mm[r]);
