@@ -45,8 +45,8 @@
 // needed: with both operands streaming from L2 the loop stays near the FMA limit up to d
 // in the thousands.
 //
-// Few centroids and short rows (lanes_pay: k <= 4 W and rows of at most 128 bytes, with
-// 8 or more lanes). Then the tile's own work is small and the per-row fold of W lanes
+// Few centroids and short rows (lanes_pay: k <= 4 W and rows of at most 128 bytes, or
+// k <= 8 W and rows of at most 64 bytes; with 8 or more lanes). Then the tile's own work is small and the per-row fold of W lanes
 // into one minimum and runner-up (four reductions across lanes) costs more than the
 // multiply-adds. The lane path turns the tile around: W rows, one per lane, feature by
 // feature (pack), meet G centroids at a time, each centroid value broadcast; every
@@ -55,8 +55,10 @@
 // scores and labels are those of the panel tiles, bit for bit (the bounds handed out
 // may differ in the last bit of |x - m|^2, whose sum the compiler may fuse differently
 // in the two packings; it is rounded up by far more). Measured (float32,
-// one thread, AVX-512): d = 8, k = 16: 16 -> 8 ns a row; the paths are level around
-// d = 32 or k = 128. With 4 lanes (SSE2 float, AVX2 double) it gains nothing.
+// one thread, AVX-512): d = 8, k = 16: 16 -> 8 ns a row; d <= 16, k = 64 to 100: 0.76 to
+// 0.91 of the panels' time (AVX2: 0.81 to 0.93 at k = 64); the paths are level around
+// d = 32, or k = 8 W at d <= 8 (up to 1.06x at d = 2, k = 128). With 4 lanes (SSE2
+// float, AVX2 double) it gains nothing.
 //
 // Few centroids (k <= direct_max_k). Then a centroid panel would be mostly padding,
 // and the data pass, not arithmetic, bounds the speed; the kernel instead computes the
@@ -145,7 +147,7 @@ class AssignKernel {
 
   /// Whether the lane path is the faster one for k centroids of d features.
   static constexpr bool lanes_pay(std::size_t k, std::size_t d) noexcept {
-    return W >= 8 && k <= 4 * W && d * sizeof(T) <= 128;
+    return W >= 8 && d * sizeof(T) <= 128 && (k <= 4 * W || (k <= 8 * W && d * sizeof(T) <= 64));
   }
 
   /// Packs the k x d centroids for the following assign() calls (C may change afterwards).
