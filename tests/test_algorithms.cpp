@@ -180,6 +180,33 @@ TEMPLATE_TEST_CASE("Elkan's bounds set from the kernel's scores reproduce Lloyd"
   }
 }
 
+TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd through pauses of their bounds", "[algorithms]", float, double) {
+  // Uniform noise in 64-d: most rows fail Hamerly's bounds, so Hamerly and Exponion pause
+  // them for full passes (Lloyd's fused pass, then one full pass of their own that sets
+  // the bounds again). The test needs pauses: at least two full passes in a row after the
+  // first pass.
+  const std::size_t n = 2000, d = 64, k = 30;
+  const auto X = lloyd::make_uniform<TestType>(n, d, 0.0, 1.0, n + d);
+  const auto init = lloyd::random_rows<TestType>(X, k, 5).centroids;
+  const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 100, false);
+  for (const auto a : {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Exponion}) {
+    INFO(name(a));
+    std::vector<std::size_t> evaluations;
+    lloyd::Params p;
+    p.n_clusters = k;
+    p.algorithm = a;
+    p.max_iter = 100;
+    p.tol = 0;
+    p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
+    const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+    require_same(r, ref);
+    bool paused = false;
+    for (std::size_t it = 2; it < evaluations.size(); ++it)
+      paused = paused || (evaluations[it - 1] == n * k && evaluations[it] == n * k);
+    REQUIRE(paused);
+  }
+}
+
 TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd with weights, ties and empty clusters", "[algorithms]", float,
                    double) {
   // Duplicate rows and duplicate starting centroids (exact ties), zero weights, and a

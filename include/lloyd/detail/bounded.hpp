@@ -34,6 +34,10 @@
 //     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
 //   void pass_done(bool full, std::size_t queued);       (optional)
 //     After a pass; `queued` rows of a bounded pass went through the kernel.
+//   bool lloyd_pass();                                   (optional)
+//     Before a pass: whether it may be Lloyd's fused pass (pause_with()) instead of one of
+//     the algorithm's own: a full pass whose bounds no later pass reads (a pause of the
+//     bounds with more full passes to come). The bounds are rebuilt by a later full pass.
 //   bool wants_scores() const;                           (optional)
 //   void rebuilt_scores(std::size_t i, std::size_t label, const T* scores, double norm2,
 //                       double err);                     (optional)
@@ -58,6 +62,7 @@
 #include "parallel.hpp"
 #include "partitions.hpp"
 #include "problem.hpp"
+#include "steps.hpp"
 
 namespace lloyd {
 namespace detail {
@@ -66,7 +71,14 @@ template <class Derived, class T, class Arch>
 class BoundedAssigner {
  public:
   /// Labels of all rows for centroids C (assigner.hpp).
-  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool /*for_update*/, bool with_distances) {
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update, bool with_distances) {
+    if (lloyd_ && derived().lloyd_pass()) {
+      const Assignment a = lloyd_->assign(C, labels, dist, for_update, with_distances);
+      valid_ = false;
+      moved_ = false;
+      evaluations_ += a.evaluations;
+      return a;
+    }
     kernel_.set_centroids(C);
     math_ = BoundMath(kernel_.relative_error());
     const bool full = derived().prepare(C);
@@ -108,6 +120,11 @@ class BoundedAssigner {
     if constexpr (Derived::sums_shifts) derived().shifts_changed();
   }
 
+  /// Full passes that only pause the bounds go through Lloyd's pass in `steps` (the
+  /// steps of the same fit): it gathers the update's cluster sums on the way, where a
+  /// full pass of the bounded algorithm leaves the update a second pass over the rows.
+  void pause_with(LloydSteps<T, Arch>& steps) noexcept { lloyd_ = &steps; }
+
   /// Point-centroid distances evaluated so far (a full pass costs n * k).
   std::size_t distance_evaluations() const noexcept { return evaluations_; }
 
@@ -140,6 +157,7 @@ class BoundedAssigner {
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
   void pass_done(bool /*full*/, std::size_t /*queued*/) {}
+  bool lloyd_pass() { return false; }
   bool wants_scores() const noexcept { return false; }
   void rebuilt_scores(std::size_t, std::size_t, const T*, double, double) {}
 
@@ -335,6 +353,7 @@ class BoundedAssigner {
   bool valid_ = false;
   bool moved_ = false;
   std::size_t evaluations_ = 0;
+  LloydSteps<T, Arch>* lloyd_ = nullptr;  // pause_with()
 };
 
 }  // namespace detail

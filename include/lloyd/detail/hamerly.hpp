@@ -149,7 +149,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
 
   // A full pass when there are no bounds yet, and for a few passes after a bounded pass
   // that recomputed most rows anyway (checking and tightening bounds would only add to a
-  // full pass then); the pause doubles while that keeps happening.
+  // full pass then); the pause doubles while that keeps happening. All but the last
+  // pass of a pause are Lloyd's (lloyd_pass()), which gathers the update's sums.
   bool prepare(MatrixView<const T> C) {
     if (!this->bounds_valid() || this->moved()) new_snapshot(C);
     const bool full = !this->bounds_valid() || full_passes_left_ > 0;
@@ -198,6 +199,13 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // A lower bound of half the exact distance between two centroids, from their canonical
   // squared distance, as a float rounded down.
   float half_bound(T c2) const noexcept { return lower_as_float(0.5 * math_.lower(static_cast<double>(c2))); }
+
+  // A pause's full passes but its last (which rebuilds the bounds) may be Lloyd's.
+  bool lloyd_pass() {
+    if (full_passes_left_ < 2) return false;
+    --full_passes_left_;
+    return true;
+  }
 
   void pass_done(bool full, std::size_t queued) {
     // (Elkan searching its bounds never pauses them: its rows that fail Hamerly's two

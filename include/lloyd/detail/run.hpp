@@ -77,21 +77,25 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
   switch (algorithm) {
     case Algorithm::Hamerly: {
       Hamerly<T, Arch> assigner(P, k, pool);
+      assigner.pause_with(steps);
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     case Algorithm::Elkan: {
       Elkan<T, Arch> assigner(P, k, pool);
+      assigner.pause_with(steps);
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     case Algorithm::Exponion: {
       Exponion<T, Arch> assigner(P, k, pool);
+      assigner.pause_with(steps);
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
     case Algorithm::Yinyang: {
       Yinyang<T, Arch> assigner(P, k, pool);
+      assigner.pause_with(steps);
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
       break;
     }
