@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <lloyd/lloyd.hpp>
 
+#include <algorithm>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <type_traits>
@@ -181,30 +183,32 @@ TEMPLATE_TEST_CASE("Elkan's bounds set from the kernel's scores reproduce Lloyd"
 }
 
 TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd through pauses of their bounds", "[algorithms]", float, double) {
-  // Uniform noise in 64-d: most rows fail Hamerly's bounds, so Hamerly and Exponion pause
-  // them for full passes (Lloyd's fused pass, then one full pass of their own that sets
-  // the bounds again). The test needs pauses: at least two full passes in a row after the
-  // first pass.
-  const std::size_t n = 2000, d = 64, k = 30;
-  const auto X = lloyd::make_uniform<TestType>(n, d, 0.0, 1.0, n + d);
-  const auto init = lloyd::random_rows<TestType>(X, k, 5).centroids;
-  const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 100, false);
-  for (const auto a : {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Exponion}) {
-    INFO(name(a));
-    std::vector<std::size_t> evaluations;
-    lloyd::Params p;
-    p.n_clusters = k;
-    p.algorithm = a;
-    p.max_iter = 100;
-    p.tol = 0;
-    p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
-    const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
-    require_same(r, ref);
-    bool paused = false;
-    for (std::size_t it = 2; it < evaluations.size(); ++it)
-      paused = paused || (evaluations[it - 1] == n * k && evaluations[it] == n * k);
-    REQUIRE(paused);
-  }
+  // Uniform noise: in 64-d most rows fail Hamerly's bounds, so Hamerly and Exponion pause
+  // them; in rows of 2400 bytes Elkan's searches compute most of the distances, so it
+  // pauses them too. A pause is Lloyd's fused passes, then one full pass of the
+  // algorithm's own that sets the bounds again. The test needs a pause: a pass after the
+  // first that computed exactly Lloyd's n x k distances (the algorithms' own full passes
+  // also compute the rows' distances to their centroids here, on_iteration being set).
+  const auto check = [](std::size_t n, std::size_t d, std::size_t k, std::initializer_list<lloyd::Algorithm> algorithms) {
+    const auto X = lloyd::make_uniform<TestType>(n, d, 0.0, 1.0, n + d);
+    const auto init = lloyd::random_rows<TestType>(X, k, 5).centroids;
+    const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 100, false);
+    for (const auto a : algorithms) {
+      INFO(name(a) << " d = " << d);
+      std::vector<std::size_t> evaluations;
+      lloyd::Params p;
+      p.n_clusters = k;
+      p.algorithm = a;
+      p.max_iter = 100;
+      p.tol = 0;
+      p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
+      const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+      require_same(r, ref);
+      REQUIRE(std::find(evaluations.begin() + 1, evaluations.end(), n * k) != evaluations.end());
+    }
+  };
+  check(2000, 64, 30, {lloyd::Algorithm::Hamerly, lloyd::Algorithm::Exponion});
+  check(1000, 2400 / sizeof(TestType), 10, {lloyd::Algorithm::Elkan});
 }
 
 TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd with weights, ties and empty clusters", "[algorithms]", float,

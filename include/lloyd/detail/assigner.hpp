@@ -17,7 +17,9 @@
 //     `with_distances` false, dist and the inertia MAY be skipped (then
 //     distances_valid = false and inertia = NaN). `for_update` says an update() follows
 //     that may use work done here (Lloyd gathers the cluster sums then); it MAY be
-//     ignored. Results MUST NOT depend on the number of threads (partitions.hpp).
+//     ignored. Without it no further pass follows (iterate()'s final relabelling): the
+//     assigner need not keep what only later passes would read. Results MUST NOT depend
+//     on the number of threads (partitions.hpp).
 //
 //   void centroids_moved(MatrixView<const T> C_old, MatrixView<const T> C_new,
 //                        bool relocated);

@@ -32,12 +32,14 @@
 //     squared distance to any other centroid. Set the row's bounds (and dist[i]).
 //   void shifts_changed();                               (optional)
 //     shifts() changed: derive what the bounds decay by (largest shifts, per group...).
-//   void pass_done(bool full, std::size_t queued);       (optional)
-//     After a pass; `queued` rows of a bounded pass went through the kernel.
-//   bool lloyd_pass();                                   (optional)
+//   void pass_done(bool full, std::size_t queued, std::size_t evals); (optional)
+//     After a pass; `queued` rows of a bounded pass went through the kernel, and `evals`
+//     distances were computed in all.
+//   bool lloyd_pass(bool last);                          (optional)
 //     Before a pass: whether it may be Lloyd's fused pass (pause_with()) instead of one of
 //     the algorithm's own: a full pass whose bounds no later pass reads (a pause of the
-//     bounds with more full passes to come). The bounds are rebuilt by a later full pass.
+//     bounds with more full passes to come, or the fit's `last` pass). The bounds are
+//     rebuilt by a later full pass.
 //   bool wants_scores() const;                           (optional)
 //   void rebuilt_scores(std::size_t i, std::size_t label, const T* scores, double norm2,
 //                       double err);                     (optional)
@@ -72,7 +74,10 @@ class BoundedAssigner {
  public:
   /// Labels of all rows for centroids C (assigner.hpp).
   Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update, bool with_distances) {
-    if (lloyd_ && derived().lloyd_pass()) {
+    // The fit's last pass (no update follows) keeps no bounds: where it would be a full
+    // pass, Lloyd's is as good.
+    const bool last = !for_update;
+    if (lloyd_ && (derived().lloyd_pass(last) || (last && !valid_))) {
       const Assignment a = lloyd_->assign(C, labels, dist, for_update, with_distances);
       valid_ = false;
       moved_ = false;
@@ -97,9 +102,10 @@ class BoundedAssigner {
       task_changed_[t] = tally.changed;
       task_evals_[t] = tally.evals;
     });
-    std::size_t queued = 0;
+    std::size_t queued = 0, evals = 0;
     for (std::size_t q : task_queued_) queued += q;
-    derived().pass_done(full, queued);
+    for (std::size_t q : task_evals_) evals += q;
+    derived().pass_done(full, queued, evals);
     return report(full, dist, with_distances);
   }
 
@@ -156,8 +162,8 @@ class BoundedAssigner {
 
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
-  void pass_done(bool /*full*/, std::size_t /*queued*/) {}
-  bool lloyd_pass() { return false; }
+  void pass_done(bool /*full*/, std::size_t /*queued*/, std::size_t /*evals*/) {}
+  bool lloyd_pass(bool /*last*/) { return false; }
   bool wants_scores() const noexcept { return false; }
   void rebuilt_scores(std::size_t, std::size_t, const T*, double, double) {}
 

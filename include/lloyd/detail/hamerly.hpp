@@ -200,18 +200,30 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // squared distance, as a float rounded down.
   float half_bound(T c2) const noexcept { return lower_as_float(0.5 * math_.lower(static_cast<double>(c2))); }
 
-  // A pause's full passes but its last (which rebuilds the bounds) may be Lloyd's.
-  bool lloyd_pass() {
-    if (full_passes_left_ < 2) return false;
+  // A pause's full passes but its last (which rebuilds the bounds) may be Lloyd's; all
+  // of them in the fit's last pass.
+  bool lloyd_pass(bool last) {
+    if (full_passes_left_ < (last ? 1u : 2u)) return false;
     --full_passes_left_;
     return true;
   }
 
-  void pass_done(bool full, std::size_t queued) {
-    // (Elkan searching its bounds never pauses them: its rows that fail Hamerly's two
-    // bounds still search only their few candidates.)
-    if (full || searches_bounds_) return;
-    if (2 * queued > this->P_.n) {
+  void pass_done(bool full, std::size_t queued, std::size_t evals) {
+    // Hamerly and Exponion pause their bounds after a bounded pass that sent over half
+    // the rows to the kernel. Elkan searching its bounds queues few rows, but its searches
+    // may cost more than the kernel's pass: it pauses them after a pass that computed
+    // over a quarter of a full pass's distances, the first time only if the pass before
+    // did too (the first bounded pass from random rows often does, and the next ones
+    // compute a few percent: uniform noise, d = 784, k = 1000).
+    if (full) return;
+    bool wasted = 2 * queued > this->P_.n;
+    if (searches_bounds_) {
+      const bool heavy = 4 * evals > this->P_.n * k_;
+      wasted = heavy && (heavy_before_ || paused_before_);
+      heavy_before_ = heavy;
+      paused_before_ = paused_before_ || wasted;
+    }
+    if (wasted) {
       full_passes_left_ = pause_;
       pause_ = std::min<std::size_t>(2 * pause_, 16);
     } else {
@@ -718,6 +730,8 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   std::vector<float> quarter_at_start_;                   // the same, at the start of the pass
   std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
+  bool heavy_before_ = false;   // Elkan: the last bounded pass computed over a quarter
+  bool paused_before_ = false;  // Elkan: it has paused its bounds in this fit
 };
 
 template <class T, class Arch = default_arch>
