@@ -211,6 +211,36 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd through pauses of their b
   check(1000, 2400 / sizeof(TestType), 10, {lloyd::Algorithm::Elkan});
 }
 
+TEMPLATE_TEST_CASE("Auto with 8 to 15 centroids from d = 128 starts its bounds at the ninth pass", "[algorithms]", float,
+                   double) {
+  // Uniform noise, d = 128, k = 10: Auto picks Hamerly; its first eight passes are full
+  // ones (the first seven Lloyd's: exactly n x k distances), bounded ones after. Asked
+  // for by name, Hamerly's bounds start at the second pass.
+  const std::size_t n = 3000, d = 128, k = 10;
+  const auto X = lloyd::make_uniform<TestType>(n, d, 0.0, 1.0, 77);
+  const auto init = lloyd::random_rows<TestType>(X, k, 5).centroids;
+  const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 300, false);
+  REQUIRE(ref.n_iter > 12);
+  for (const auto a : {lloyd::Algorithm::Auto, lloyd::Algorithm::Hamerly}) {
+    INFO(name(a));
+    std::vector<std::size_t> evaluations;
+    lloyd::Params p;
+    p.n_clusters = k;
+    p.algorithm = a;
+    p.max_iter = 300;
+    p.tol = 0;
+    p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
+    const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+    require_same(r, ref);
+    REQUIRE(r.algorithm == lloyd::Algorithm::Hamerly);
+    REQUIRE(evaluations.size() > 12);
+    const std::size_t lloyd_passes = a == lloyd::Algorithm::Auto ? 7 : 0;
+    for (std::size_t it = 0; it < lloyd_passes; ++it) REQUIRE(evaluations[it] == n * k);
+    REQUIRE(evaluations[lloyd_passes] > n * k);  // the algorithm's own full pass (with the rows' distances)
+    REQUIRE(*std::min_element(evaluations.begin() + lloyd_passes + 1, evaluations.end()) < n * k);
+  }
+}
+
 TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd with weights, ties and empty clusters", "[algorithms]", float,
                    double) {
   // Duplicate rows and duplicate starting centroids (exact ties), zero weights, and a
@@ -270,7 +300,14 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Hamerly);  // Auto, rows under 256 bytes
   p.n_clusters = 15;
   const auto line = lloyd::make_blobs<double>(3000, 2, 16, 1.0, 2).X;
-  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16
+  REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16 below d = 128
+  const auto d128 = lloyd::make_blobs<double>(3000, 128, 16, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(d128).algorithm == lloyd::Algorithm::Hamerly);  // Auto, 8 <= k < 16 at d = 128
+  p.n_clusters = 7;
+  REQUIRE(lloyd::KMeans<double>(p).fit(d128).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 8
+  p.n_clusters = 15;
+  const auto d127 = lloyd::make_blobs<double>(3000, 127, 16, 1.0, 2).X;
+  REQUIRE(lloyd::KMeans<double>(p).fit(d127).algorithm == lloyd::Algorithm::Lloyd);  // Auto, k < 16 below d = 128
   p.n_clusters = 16;
   REQUIRE(lloyd::KMeans<double>(p).fit(line).algorithm == lloyd::Algorithm::Hamerly);  // Auto, k >= 16 at d = 2
   p.n_clusters = 188;

@@ -27,9 +27,14 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
     // algorithm", and bench/bench_grid: fits to convergence from one start, d = 2 to 784,
     // k = 10 to 1000, blobs and uniform noise, float32 and float64, random and k-means++
-    // starts): Lloyd's full pass is too cheap for bounds to pay with fewer than 16
-    // centroids, and with fewer than 16 rows per centroid (the per-pass work between
-    // centroids, k^2 d, is then a large share of Lloyd's n k d). In float32 at small k d
+    // starts): Lloyd's full pass is too cheap for bounds to pay with fewer than 8
+    // centroids (k = 3, d = 128, uniform noise: Hamerly 1.7x slower), with fewer than 16
+    // below d = 128 (k = 10, d = 32: up to 1.6x), and with fewer than 16 rows per centroid
+    // (the per-pass work between centroids, k^2 d, is then a large share of Lloyd's
+    // n k d). With 8 to 15 centroids from d = 128 on, Hamerly's bounds from the ninth
+    // pass on (auto_deferred_passes()) took 0.65-0.85 of Lloyd's time on long fits
+    // (uniform noise, d = 128 and 256, k = 8 to 15; 0.92-1.14 at d = 784) and 0.95-1.05 on
+    // short ones (Exponion and Elkan were no faster than Hamerly there). In float32 at small k d
     // (d <= 8, k = 100) Lloyd was also up to 1.4x faster than Hamerly from random starts,
     // but Hamerly 2-2.6x faster than Lloyd from k-means++ starts: Hamerly is kept there.
     // Exponion was the fastest or close from rows of 256 bytes on (d >= 32 in float64,
@@ -45,9 +50,11 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     const std::size_t data_bytes = n * d * sizeof(T), floor = std::size_t(64) << 20;
     const std::size_t quiet_budget = std::min(max_memory_bytes, std::max(data_bytes / 8, floor));
     const std::size_t elkan_budget = std::min(max_memory_bytes, std::max(2 * data_bytes, floor));
-    const bool cheap_pass = k < 16 || n < 16 * k;
+    const bool cheap_pass = k < 8 || (k < 16 && d < 128) || n < 16 * k;
     if (cheap_pass || Hamerly<T>::memory_bytes(n, k, d) > quiet_budget)
       a = Algorithm::Lloyd;
+    else if (k < 16)  // few centroids: Exponion's rings and Elkan's k bounds add nothing to two
+      a = Algorithm::Hamerly;
     else if (Elkan<T>::searches_bounds(d) && Elkan<T>::memory_bytes(n, k, d) <= elkan_budget)
       a = Algorithm::Elkan;
     else if (d * sizeof(T) >= 256 && Exponion<T>::memory_bytes(n, k, d) <= quiet_budget)
@@ -62,6 +69,16 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   return a;
 }
 
+/// Passes before Algorithm::Auto's bounds start (HamerlyBounds::defer_bounds): with
+/// fewer than 16 centroids (from d = 128, resolve_algorithm()), the first passes move
+/// most rows and fits on clustered data end within a few passes, where bounds only cost
+/// (1.2-1.35x Lloyd's time from the first pass, 0.95-1.05x from the ninth: blobs,
+/// d = 128 to 784, k = 3 to 15, 3 to 5 iterations). An algorithm asked for by name is
+/// never deferred.
+inline std::size_t auto_deferred_passes(Algorithm wanted, std::size_t k) noexcept {
+  return wanted == Algorithm::Auto && k < 16 ? 8 : 0;
+}
+
 /// Iterations of one seeded run from `centroids`, with the algorithm Params ask for
 /// (chosen from the rows of all processes, P.total_rows: the same everywhere).
 template <class T, class Arch = default_arch>
@@ -73,26 +90,23 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
   const Algorithm algorithm = P.metric == Metric::Dot
                                   ? Algorithm::Lloyd
                                   : resolve_algorithm<T>(p.algorithm, P.total_rows, k, P.d, p.max_memory_bytes);
+  const std::size_t deferred = auto_deferred_passes(p.algorithm, k);
+  const auto hamerly_family = [&](auto&& assigner) {
+    assigner.pause_with(steps);
+    assigner.defer_bounds(deferred);
+    return iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+  };
   RunResult<T> r;
   switch (algorithm) {
-    case Algorithm::Hamerly: {
-      Hamerly<T, Arch> assigner(P, k, pool);
-      assigner.pause_with(steps);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+    case Algorithm::Hamerly:
+      r = hamerly_family(Hamerly<T, Arch>(P, k, pool));
       break;
-    }
-    case Algorithm::Elkan: {
-      Elkan<T, Arch> assigner(P, k, pool);
-      assigner.pause_with(steps);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+    case Algorithm::Elkan:
+      r = hamerly_family(Elkan<T, Arch>(P, k, pool));
       break;
-    }
-    case Algorithm::Exponion: {
-      Exponion<T, Arch> assigner(P, k, pool);
-      assigner.pause_with(steps);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+    case Algorithm::Exponion:
+      r = hamerly_family(Exponion<T, Arch>(P, k, pool));
       break;
-    }
     case Algorithm::Yinyang: {
       Yinyang<T, Arch> assigner(P, k, pool);
       assigner.pause_with(steps);
