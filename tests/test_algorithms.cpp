@@ -39,6 +39,19 @@ lloyd::Result<T> run(lloyd::MatrixView<const T> X, const lloyd::Matrix<T>& init,
   return w ? km.fit(X, init, *w) : km.fit(X, init);
 }
 
+// A fit to convergence (tol 0) that records each iteration's distance evaluations.
+template <class T>
+lloyd::Result<T> run_counting(const lloyd::Matrix<T>& X, const lloyd::Matrix<T>& init, lloyd::Algorithm a,
+                              int max_iter, std::vector<std::size_t>& evaluations) {
+  lloyd::Params p;
+  p.n_clusters = init.rows();
+  p.algorithm = a;
+  p.max_iter = max_iter;
+  p.tol = 0;
+  p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
+  return lloyd::KMeans<T>(p).fit(X, init);
+}
+
 template <class T>
 void require_same(const lloyd::Result<T>& a, const lloyd::Result<T>& b) {
   REQUIRE(a.n_iter == b.n_iter);
@@ -196,13 +209,7 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd through pauses of their b
     for (const auto a : algorithms) {
       INFO(name(a) << " d = " << d);
       std::vector<std::size_t> evaluations;
-      lloyd::Params p;
-      p.n_clusters = k;
-      p.algorithm = a;
-      p.max_iter = 100;
-      p.tol = 0;
-      p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
-      const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+      const auto r = run_counting<TestType>(X, init, a, 100, evaluations);
       require_same(r, ref);
       REQUIRE(std::find(evaluations.begin() + 1, evaluations.end(), n * k) != evaluations.end());
     }
@@ -224,13 +231,7 @@ TEMPLATE_TEST_CASE("Auto with 8 to 15 centroids from d = 128 starts its bounds a
   for (const auto a : {lloyd::Algorithm::Auto, lloyd::Algorithm::Hamerly}) {
     INFO(name(a));
     std::vector<std::size_t> evaluations;
-    lloyd::Params p;
-    p.n_clusters = k;
-    p.algorithm = a;
-    p.max_iter = 300;
-    p.tol = 0;
-    p.on_iteration = [&](const lloyd::IterationStats& s) { evaluations.push_back(s.distance_evaluations); };
-    const auto r = lloyd::KMeans<TestType>(p).fit(X, init);
+    const auto r = run_counting<TestType>(X, init, a, 300, evaluations);
     require_same(r, ref);
     REQUIRE(r.algorithm == lloyd::Algorithm::Hamerly);
     REQUIRE(evaluations.size() > 12);
