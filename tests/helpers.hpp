@@ -41,6 +41,24 @@ bool asan_share(std::size_t i) {
   return !under_asan || i % 2 == (std::is_same<T, double>::value ? 1u : 0u);
 }
 
+/// In the tests a bounded algorithm asked for by name keeps bounds from its second pass
+/// at any k and d, so that the exactness checks exercise the bounds with few centroids
+/// too; lloyd's default (detail::bounds_follow_cost, run.hpp) lets them start late, or
+/// runs Lloyd, where bounds cannot pay. Set before main() in every test program that
+/// includes this file; DefaultBoundsRule gives a test the default back.
+namespace {
+[[maybe_unused]] const bool bounds_from_second_pass = (lloyd::detail::bounds_follow_cost = false, true);
+}
+
+/// The library's default rule for when bounds start (or, with false, the tests' setting)
+/// for one scope's duration.
+struct DefaultBoundsRule {
+  explicit DefaultBoundsRule(bool active = true) noexcept { lloyd::detail::bounds_follow_cost = active; }
+  ~DefaultBoundsRule() { lloyd::detail::bounds_follow_cost = false; }
+  DefaultBoundsRule(const DefaultBoundsRule&) = delete;
+  DefaultBoundsRule& operator=(const DefaultBoundsRule&) = delete;
+};
+
 /// True when a and b describe the same partition (equal up to renaming the labels).
 inline bool same_partition(const std::vector<std::int32_t>& a, const std::vector<std::int32_t>& b) {
   if (a.size() != b.size()) return false;

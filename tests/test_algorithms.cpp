@@ -218,27 +218,71 @@ TEMPLATE_TEST_CASE("bounded algorithms reproduce Lloyd through pauses of their b
   check(1000, 2400 / sizeof(TestType), 10, {lloyd::Algorithm::Elkan});
 }
 
-TEMPLATE_TEST_CASE("Auto with 8 to 15 centroids from d = 128 starts its bounds at the ninth pass", "[algorithms]", float,
+TEMPLATE_TEST_CASE("With 8 to 15 centroids from d = 128 bounds start at the ninth pass", "[algorithms]", float,
                    double) {
   // Uniform noise, d = 128, k = 10: Auto picks Hamerly; its first eight passes are full
-  // ones (the first seven Lloyd's: exactly n x k distances), bounded ones after. Asked
-  // for by name, Hamerly's bounds start at the second pass.
+  // ones (the first seven Lloyd's: exactly n x k distances), bounded ones after. So do
+  // the bounded algorithms asked for by name under the library's default rule; with the
+  // tests' setting (helpers.hpp) their bounds start at the second pass.
   const std::size_t n = 3000, d = 128, k = 10;
   const auto X = lloyd::make_uniform<TestType>(n, d, 0.0, 1.0, 77);
   const auto init = lloyd::random_rows<TestType>(X, k, 5).centroids;
   const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 300, false);
   REQUIRE(ref.n_iter > 12);
-  for (const auto a : {lloyd::Algorithm::Auto, lloyd::Algorithm::Hamerly}) {
-    INFO(name(a));
-    std::vector<std::size_t> evaluations;
-    const auto r = run_counting<TestType>(X, init, a, 300, evaluations);
-    require_same(r, ref);
-    REQUIRE(r.algorithm == lloyd::Algorithm::Hamerly);
-    REQUIRE(evaluations.size() > 12);
-    const std::size_t lloyd_passes = a == lloyd::Algorithm::Auto ? 7 : 0;
-    for (std::size_t it = 0; it < lloyd_passes; ++it) REQUIRE(evaluations[it] == n * k);
-    REQUIRE(evaluations[lloyd_passes] > n * k);  // the algorithm's own full pass (with the rows' distances)
-    REQUIRE(*std::min_element(evaluations.begin() + lloyd_passes + 1, evaluations.end()) < n * k);
+  for (bool by_default : {true, false}) {
+    for (const auto a : bounded) {
+      if (!by_default && a == lloyd::Algorithm::Auto) continue;  // Auto always waits
+      INFO(name(a) << (by_default ? " (the default rule)" : " (the tests' setting)"));
+      std::vector<std::size_t> evaluations;
+      const auto r = [&] {
+        const lloyd_test::DefaultBoundsRule rule(by_default);
+        return run_counting<TestType>(X, init, a, 300, evaluations);
+      }();
+      require_same(r, ref);
+      REQUIRE(r.algorithm == (a == lloyd::Algorithm::Auto ? lloyd::Algorithm::Hamerly : a));
+      REQUIRE(evaluations.size() > 12);
+      const std::size_t lloyd_passes = by_default ? 7 : 0;
+      for (std::size_t it = 0; it < lloyd_passes; ++it) REQUIRE(evaluations[it] == n * k);
+      REQUIRE(evaluations[lloyd_passes] >= n * k);  // the algorithm's own full pass
+      REQUIRE(*std::min_element(evaluations.begin() + lloyd_passes + 1, evaluations.end()) < n * k);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("Where bounds cannot pay, bounded algorithms asked for by name run Lloyd", "[algorithms]", float,
+                   double) {
+  // Under the default rule: fewer than 8 centroids, or fewer than 16 below d = 128. Every
+  // pass then computes n x k distances and Result::algorithm says Lloyd; 16 centroids at
+  // d = 8 keep bounds from the second pass. With the tests' setting (helpers.hpp) the
+  // algorithms keep their bounds at k = 10 too, which the other tests rely on.
+  struct Case {
+    std::size_t d, k;
+    bool lloyd;
+  };
+  const std::size_t n = 2000;
+  for (const Case c : {Case{8, 10, true}, Case{128, 7, true}, Case{127, 15, true}, Case{8, 16, false}}) {
+    const auto X = lloyd::make_blobs<TestType>(n, c.d, c.k, 1.0, 9).X;
+    const auto init = lloyd::random_rows<TestType>(X, c.k, 2).centroids;
+    const auto ref = run<TestType>(X, init, lloyd::Algorithm::Lloyd, 100, false);
+    for (const auto a : bounded) {
+      if (a == lloyd::Algorithm::Auto) continue;
+      for (bool by_default : {true, false}) {
+        INFO(name(a) << " d = " << c.d << " k = " << c.k << (by_default ? " (the default rule)" : " (the tests' setting)"));
+        std::vector<std::size_t> evaluations;
+        const auto r = [&] {
+          const lloyd_test::DefaultBoundsRule rule(by_default);
+          return run_counting<TestType>(X, init, a, 100, evaluations);
+        }();
+        require_same(r, ref);
+        REQUIRE(evaluations.size() > 1);
+        const bool lloyd = by_default && c.lloyd;
+        REQUIRE(r.algorithm == (lloyd ? lloyd::Algorithm::Lloyd : a));
+        if (lloyd)
+          REQUIRE(std::all_of(evaluations.begin(), evaluations.end(), [&](std::size_t e) { return e == n * c.k; }));
+        else
+          REQUIRE(evaluations[1] < n * c.k);
+      }
+    }
   }
 }
 

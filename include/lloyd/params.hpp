@@ -30,7 +30,11 @@ constexpr Init seeding_for(Init init, std::size_t k, std::size_t n) noexcept {
 }
 
 /// How each iteration finds the nearest centroids. All exact algorithms give the same
-/// labels and centroids as Lloyd, bit for bit; they differ in the work they skip.
+/// labels and centroids as Lloyd, bit for bit; they differ in the work they skip. The
+/// bounded ones (Elkan, Hamerly, Yinyang, Exponion) run Lloyd where there are too few
+/// centroids for bounds to pay (k < 8, or k < 16 below 128 columns), and with 8 to 15
+/// centroids from 128 columns on start their bounds at the ninth pass, as Auto does
+/// (Result::algorithm says what ran).
 enum class Algorithm {
   Auto,     ///< choose from n, k, d and the memory budget (see README, "Choosing an algorithm")
   Lloyd,    ///< every row against every centroid, with the fused SIMD kernel

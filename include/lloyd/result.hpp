@@ -22,7 +22,8 @@ struct Result {
   /// Point-centroid distances computed by the iterations and the final relabelling
   /// (Lloyd: n * k per pass; the bounded algorithms skip most of them).
   std::size_t distance_evaluations = 0;
-  /// The assignment algorithm that ran (what Algorithm::Auto resolved to; Lloyd for k = n).
+  /// The assignment algorithm that ran (what Algorithm::Auto resolved to; Lloyd for k = n,
+  /// and for a bounded algorithm with too few centroids for bounds to pay).
   Algorithm algorithm = Algorithm::Lloyd;
 };
 

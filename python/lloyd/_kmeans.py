@@ -217,7 +217,8 @@ class KMeans(_CoreEstimator):
 
     Differences from scikit-learn's defaults: n_init=1 (scikit-learn 1.2: 10, 1.4+:
     "auto", which is 1 for k-means++); algorithm also takes "hamerly", "yinyang" and
-    "exponion" (all exact: the same result as "lloyd"); metric "cosine" (spherical k-means) and "dot";
+    "exponion" (all exact: the same result as "lloyd"; with k < 8, or k < 16 below 128
+    features, the bounded ones run "lloyd", bounds cannot pay there); metric "cosine" (spherical k-means) and "dot";
     n_threads (0: every core); init defaults to "auto" (greedy k-means++ as
     scikit-learn's, but k-means|| for k >= 128 and n >= 4 k: many times faster there,
     and its converged inertia within 1 % in lloyd's measurements) and also takes

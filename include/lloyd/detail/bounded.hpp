@@ -77,13 +77,14 @@ class BoundedAssigner {
     // The fit's last pass (no update follows) keeps no bounds: where it would be a full
     // pass, Lloyd's is as good.
     const bool last = !for_update;
-    if (lloyd_ && (derived().lloyd_pass(last) || (last && !valid_))) {
+    if (lloyd_ && (deferred_pass(last) || derived().lloyd_pass(last) || (last && !valid_))) {
       const Assignment a = lloyd_->assign(C, labels, dist, for_update, with_distances);
       valid_ = false;
       moved_ = false;
       evaluations_ += a.evaluations;
       return a;
     }
+    deferred_ = 0;  // the deferral's last pass, if any: a full one (the bounds are not valid)
     kernel_.set_centroids(C);
     math_ = BoundMath(kernel_.relative_error());
     const bool full = derived().prepare(C);
@@ -110,9 +111,10 @@ class BoundedAssigner {
   }
 
   /// The centroids moved from C_old to C_new (after an update); the bounds follow lazily,
-  /// by the summed shifts. After a relocation they are rebuilt from scratch.
+  /// by the summed shifts. After a relocation they are rebuilt from scratch; without
+  /// bounds (before the first pass of the algorithm's own) there is nothing to follow.
   void centroids_moved(MatrixView<const T> C_old, MatrixView<const T> C_new, bool relocated) {
-    if (relocated) {
+    if (relocated || !valid_) {
       valid_ = false;
       moved_ = false;
       return;
@@ -130,6 +132,11 @@ class BoundedAssigner {
   /// steps of the same fit): it gathers the update's cluster sums on the way, where a
   /// full pass of the bounded algorithm leaves the update a second pass over the rows.
   void pause_with(LloydSteps<T, Arch>& steps) noexcept { lloyd_ = &steps; }
+
+  /// The fit's first `passes` passes are full ones, all but the last of them Lloyd's
+  /// (with pause_with(); the last sets the bounds): where the first passes move most rows
+  /// and a short fit is over before bounds would pay (few centroids).
+  void defer_bounds(std::size_t passes) noexcept { deferred_ = passes; }
 
   /// Point-centroid distances evaluated so far (a full pass costs n * k).
   std::size_t distance_evaluations() const noexcept { return evaluations_; }
@@ -256,6 +263,13 @@ class BoundedAssigner {
 
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 
+  // Whether this pass is one of defer_bounds()'s Lloyd passes (all of them in the fit's last pass).
+  bool deferred_pass(bool last) noexcept {
+    if (deferred_ < (last ? 1u : 2u)) return false;
+    --deferred_;
+    return true;
+  }
+
   void rebuild_queued(MatrixView<const T> C, std::size_t worker, std::int32_t* labels, T* dist, bool with_distances,
                       bool record_moves, Tally& tally) {
     Worker& w = workers_[worker];
@@ -360,6 +374,7 @@ class BoundedAssigner {
   bool moved_ = false;
   std::size_t evaluations_ = 0;
   LloydSteps<T, Arch>* lloyd_ = nullptr;  // pause_with()
+  std::size_t deferred_ = 0;              // defer_bounds(): passes before the bounds start
 };
 
 }  // namespace detail

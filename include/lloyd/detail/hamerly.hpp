@@ -133,11 +133,6 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     }
   }
 
-  /// The fit's first `passes` passes are full ones, as in a pause (all but the last of
-  /// them Lloyd's, with pause_with()): Algorithm::Auto's bounds with few centroids, where
-  /// the first passes move most rows and a short fit is over before bounds would pay.
-  void defer_bounds(std::size_t passes) noexcept { full_passes_left_ = passes; }
-
  private:
   using Base::k_;
   using Base::math_;

@@ -4,6 +4,7 @@
 // One seeded run: picks the assignment algorithm and iterates.
 
 #include <cstddef>
+#include <limits>
 
 #include "../matrix.hpp"
 #include "../params.hpp"
@@ -16,6 +17,35 @@
 namespace lloyd {
 namespace detail {
 
+/// bounds_deferred_passes(): bounds would never pay, Lloyd's pass throughout.
+inline constexpr std::size_t never_bounds = std::numeric_limits<std::size_t>::max();
+
+/// Passes before a bounded algorithm's bounds start (BoundedAssigner::defer_bounds), by
+/// the number of centroids and columns; never_bounds: Lloyd runs instead. With few
+/// centroids Lloyd's full pass is too cheap for bounds to pay, measured on this
+/// project's 2-core AVX-512 machine (bench/bench_grid, fits to convergence from one start,
+/// float32 and float64): with fewer than 8 centroids (k = 3, d = 128, uniform noise:
+/// Hamerly 1.7x slower than Lloyd) and with fewer than 16 below d = 128 (k = 10: Elkan
+/// and Hamerly 1.5-2.3x slower on uniform noise at d = 2 and 8, 1.1-1.5x at d = 32). With 8 to 15
+/// centroids from d = 128 on, the first passes move most rows and fits on clustered data
+/// end within a few passes, where bounds only cost (1.2-1.35x Lloyd's time from the first
+/// pass, 0.95-1.05x from the ninth: blobs, d = 128 to 784, k = 3 to 15, 3 to 5
+/// iterations), while on long fits Hamerly's bounds from the ninth pass took 0.65-0.85 of
+/// Lloyd's time (uniform noise, d = 128 and 256, k = 8 to 15; 0.92-1.14 at d = 784).
+/// Algorithm::Auto follows this rule, and so does a bounded algorithm asked for by name
+/// unless bounds_follow_cost is false.
+inline std::size_t bounds_deferred_passes(std::size_t k, std::size_t d) noexcept {
+  if (k < 8 || (k < 16 && d < 128)) return never_bounds;
+  return k < 16 ? 8 : 0;
+}
+
+/// Whether a bounded algorithm asked for by name waits as bounds_deferred_passes() says
+/// (the default: it is then not held back by bounds that cannot pay). The tests turn it
+/// off (tests/helpers.hpp) so that a named algorithm keeps bounds from its second pass
+/// at any k and d, which is what their exactness checks exercise. Not to be changed while
+/// a fit runs.
+inline bool bounds_follow_cost = true;
+
 /// The algorithm to run: Auto resolved from (n, k, d), and a bounded algorithm whose
 /// bounds exceed max_memory_bytes replaced by one that fits (Elkan -> Yinyang ->
 /// Hamerly -> Lloyd, Exponion -> Hamerly). T only sizes the rule; the choice never depends on the threads.
@@ -27,14 +57,10 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     // From measurements on this project's 2-core AVX-512 machine (README, "Choosing an
     // algorithm", and bench/bench_grid: fits to convergence from one start, d = 2 to 784,
     // k = 10 to 1000, blobs and uniform noise, float32 and float64, random and k-means++
-    // starts): Lloyd's full pass is too cheap for bounds to pay with fewer than 8
-    // centroids (k = 3, d = 128, uniform noise: Hamerly 1.7x slower), with fewer than 16
-    // below d = 128 (k = 10, d = 32: up to 1.6x), and with fewer than 16 rows per centroid
-    // (the per-pass work between centroids, k^2 d, is then a large share of Lloyd's
-    // n k d). With 8 to 15 centroids from d = 128 on, Hamerly's bounds from the ninth
-    // pass on (auto_deferred_passes()) took 0.65-0.85 of Lloyd's time on long fits
-    // (uniform noise, d = 128 and 256, k = 8 to 15; 0.92-1.14 at d = 784) and 0.95-1.05 on
-    // short ones (Exponion and Elkan were no faster than Hamerly there). In float32 at small k d
+    // starts): Lloyd where bounds never start (bounds_deferred_passes()) and with fewer
+    // than 16 rows per centroid (the per-pass work between centroids, k^2 d, is then a
+    // large share of Lloyd's n k d); Hamerly where they start late (8 to 15 centroids
+    // from d = 128: Exponion and Elkan were no faster than Hamerly there). In float32 at small k d
     // (d <= 8, k = 100) Lloyd was also up to 1.4x faster than Hamerly from random starts,
     // but Hamerly 2-2.6x faster than Lloyd from k-means++ starts: Hamerly is kept there.
     // Exponion was the fastest or close from rows of 256 bytes on (d >= 32 in float64,
@@ -50,10 +76,11 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     const std::size_t data_bytes = n * d * sizeof(T), floor = std::size_t(64) << 20;
     const std::size_t quiet_budget = std::min(max_memory_bytes, std::max(data_bytes / 8, floor));
     const std::size_t elkan_budget = std::min(max_memory_bytes, std::max(2 * data_bytes, floor));
-    const bool cheap_pass = k < 8 || (k < 16 && d < 128) || n < 16 * k;
+    const std::size_t deferred = bounds_deferred_passes(k, d);
+    const bool cheap_pass = deferred == never_bounds || n < 16 * k;
     if (cheap_pass || Hamerly<T>::memory_bytes(n, k, d) > quiet_budget)
       a = Algorithm::Lloyd;
-    else if (k < 16)  // few centroids: Exponion's rings and Elkan's k bounds add nothing to two
+    else if (deferred > 0)  // few centroids: Exponion's rings and Elkan's k bounds add nothing to two
       a = Algorithm::Hamerly;
     else if (Elkan<T>::searches_bounds(d) && Elkan<T>::memory_bytes(n, k, d) <= elkan_budget)
       a = Algorithm::Elkan;
@@ -69,16 +96,6 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   return a;
 }
 
-/// Passes before Algorithm::Auto's bounds start (HamerlyBounds::defer_bounds): with
-/// fewer than 16 centroids (from d = 128, resolve_algorithm()), the first passes move
-/// most rows and fits on clustered data end within a few passes, where bounds only cost
-/// (1.2-1.35x Lloyd's time from the first pass, 0.95-1.05x from the ninth: blobs,
-/// d = 128 to 784, k = 3 to 15, 3 to 5 iterations). An algorithm asked for by name is
-/// never deferred.
-inline std::size_t auto_deferred_passes(Algorithm wanted, std::size_t k) noexcept {
-  return wanted == Algorithm::Auto && k < 16 ? 8 : 0;
-}
-
 /// Iterations of one seeded run from `centroids`, with the algorithm Params ask for
 /// (chosen from the rows of all processes, P.total_rows: the same everywhere).
 template <class T, class Arch = default_arch>
@@ -87,11 +104,13 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
   const std::size_t k = centroids.rows();
   LloydSteps<T, Arch> steps(P, k, pool);
   // Bounds need a metric: Metric::Dot always runs Lloyd.
-  const Algorithm algorithm = P.metric == Metric::Dot
-                                  ? Algorithm::Lloyd
-                                  : resolve_algorithm<T>(p.algorithm, P.total_rows, k, P.d, p.max_memory_bytes);
-  const std::size_t deferred = auto_deferred_passes(p.algorithm, k);
-  const auto hamerly_family = [&](auto&& assigner) {
+  Algorithm algorithm = P.metric == Metric::Dot
+                            ? Algorithm::Lloyd
+                            : resolve_algorithm<T>(p.algorithm, P.total_rows, k, P.d, p.max_memory_bytes);
+  const std::size_t deferred =
+      p.algorithm == Algorithm::Auto || bounds_follow_cost ? bounds_deferred_passes(k, P.d) : 0;
+  if (deferred == never_bounds) algorithm = Algorithm::Lloyd;
+  const auto bounded = [&](auto&& assigner) {
     assigner.pause_with(steps);
     assigner.defer_bounds(deferred);
     return iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
@@ -99,20 +118,17 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
   RunResult<T> r;
   switch (algorithm) {
     case Algorithm::Hamerly:
-      r = hamerly_family(Hamerly<T, Arch>(P, k, pool));
+      r = bounded(Hamerly<T, Arch>(P, k, pool));
       break;
     case Algorithm::Elkan:
-      r = hamerly_family(Elkan<T, Arch>(P, k, pool));
+      r = bounded(Elkan<T, Arch>(P, k, pool));
       break;
     case Algorithm::Exponion:
-      r = hamerly_family(Exponion<T, Arch>(P, k, pool));
+      r = bounded(Exponion<T, Arch>(P, k, pool));
       break;
-    case Algorithm::Yinyang: {
-      Yinyang<T, Arch> assigner(P, k, pool);
-      assigner.pause_with(steps);
-      r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+    case Algorithm::Yinyang:
+      r = bounded(Yinyang<T, Arch>(P, k, pool));
       break;
-    }
     default: {
       LloydAssigner<T, Arch> assigner{steps};
       r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
