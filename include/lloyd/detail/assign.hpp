@@ -107,8 +107,9 @@ class AssignKernel {
   static constexpr std::size_t JB = Shape::JB;
 
  public:
-  /// Per-thread scratch: a packed block of rows and their running minima.
-  struct Workspace {
+  /// Per-thread scratch: a packed block of rows and their running minima (on cache lines
+  /// of its own, PerWorker in parallel.hpp: the workspaces of a pass lie side by side).
+  struct alignas(64) Workspace {
     aligned_vector<T> rows;
     aligned_vector<T> best_score;
     aligned_vector<T> second_score;

@@ -247,8 +247,9 @@ class BoundedAssigner {
 
  private:
   // Per worker: the rows queued for the kernel and what it returned for them, the
-  // (old, new) label of each row that changed, and scratch for working rows.
-  struct Worker {
+  // (old, new) label of each row that changed, and scratch for working rows (on cache
+  // lines of its own: PerWorker).
+  struct alignas(64) Worker {
     std::vector<T> row;     // one row (Problem::row_buffer)
     std::vector<T> rows4;   // four of them (exact_distances)
     Matrix<T> block;        // queued unit rows, a block at a time (Metric::Cosine)

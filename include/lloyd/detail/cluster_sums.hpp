@@ -151,7 +151,7 @@ class ClusterSums {
         }
       // The rows to add are found first and read with prefetches: they are scattered
       // through the task, beyond what the hardware prefetcher follows.
-      std::vector<std::size_t>& rows = task_rows_[worker];
+      std::vector<std::size_t>& rows = task_rows_[worker].value;
       rows.resize(per);
       std::size_t found = 0;
       for (std::size_t i = tasks_.begin(t); i < tasks_.end(t); ++i) {  // without branches
@@ -159,7 +159,7 @@ class ClusterSums {
         found += dirty[static_cast<std::size_t>(labels[i])] != 0;
       }
       rows.resize(found);
-      std::vector<T>& buf = row_bufs_[worker];
+      std::vector<T>& buf = row_bufs_[worker].value;
       const std::size_t ahead_bytes = std::min<std::size_t>(4 * 64, d * sizeof(T));  // the row's start
       for (std::size_t r = 0; r < rows.size(); ++r) {
         if (r + fetch_ahead < rows.size()) prefetch(P_.X.row(rows[r + fetch_ahead]), ahead_bytes);
@@ -272,7 +272,7 @@ class ClusterSums {
       // The slice's sums are added in this worker's own k x len array and copied out at
       // the end: in the k x d totals, slices that are not whole cache lines would share
       // lines with the neighbouring slice's thread on every row.
-      aligned_vector<double>& acc = slice_sums_[worker];
+      aligned_vector<double>& acc = slice_sums_[worker].value;
       if (acc.size() < k * len) acc.resize(k * len);
       for (std::size_t c = 0; c < k; ++c)
         if (!only || only[c]) {
@@ -282,7 +282,7 @@ class ClusterSums {
             totals_.members[c] = 0;
           }
         }
-      T* buf = row_bufs_[worker].data();
+      T* buf = row_bufs_[worker].value.data();
       const std::size_t bytes = len * sizeof(T);
       for (std::size_t p = 0; p < count; ++p) {
         const std::size_t i = rows ? rows[p] : p;
@@ -305,7 +305,7 @@ class ClusterSums {
   void ensure_worker_buffers() {
     if (row_bufs_.size() == pool_.size()) return;
     task_rows_.resize(pool_.size());
-    row_bufs_.resize(pool_.size(), P_.row_buffer());
+    row_bufs_.resize(pool_.size(), PerWorker<std::vector<T>>{P_.row_buffer()});
     slice_sums_.resize(pool_.size());
   }
 
@@ -319,9 +319,9 @@ class ClusterSums {
   std::vector<double> slot_weight_;
   std::vector<std::size_t> slot_members_;
   static constexpr std::size_t fetch_ahead = 8;  // rows prefetched ahead (resum_slots, sweep)
-  std::vector<std::vector<std::size_t>> task_rows_;  // resum_slots: per worker, the rows to add
-  std::vector<std::vector<T>> row_bufs_;             // per worker, a working row
-  std::vector<aligned_vector<double>> slice_sums_;   // sweep: per worker, k x (slice width)
+  std::vector<PerWorker<std::vector<std::size_t>>> task_rows_;  // resum_slots: per worker, the rows to add
+  std::vector<PerWorker<std::vector<T>>> row_bufs_;             // per worker, a working row
+  std::vector<PerWorker<aligned_vector<double>>> slice_sums_;   // sweep: per worker, k x (slice width)
   std::vector<char> pair_dirty_;     // fused: per (task, cluster), set only inside resum_slots
   std::vector<char> task_dirty_;     // fused: per task
   std::vector<char> cluster_dirty_;  // per cluster

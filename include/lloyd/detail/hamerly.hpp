@@ -338,7 +338,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
     alignas(64) double sep[chunk], add[chunk], sub[chunk], uu[chunk], ll[chunk];
     alignas(64) double mm[WD];
     char expiring[chunk / WD];
-    std::vector<Failed>& failed = failed_[worker];
+    std::vector<Failed>& failed = failed_[worker].value;
     failed.clear();
     // Hamerly and Exponion handle a chunk's failed rows after the next chunk's tests,
     // their rows fetched meanwhile: at small d a failed row is one cache line among
@@ -565,7 +565,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
                          Tally& tally) {
     const std::size_t k = k_, d = this->P_.d, a0 = static_cast<std::size_t>(labels[i]);
     float* lb = each_.get() + i * k;
-    std::vector<std::size_t>& cand = candidates_[worker];
+    std::vector<std::size_t>& cand = candidates_[worker].value;
     cand.resize(k);
     double u = upper_[i];
     float rest;
@@ -701,7 +701,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   std::vector<char> expiring_;          // per snapshot: replaced next pass
   std::size_t pass_ = 0, now_ = 0;      // passes seen; the current pass's snapshot
   std::vector<double> sep_;
-  std::vector<std::vector<Failed>> failed_;  // per worker
+  std::vector<PerWorker<std::vector<Failed>>> failed_;
   // Elkan: whether failed rows search their k bounds (rows of at least
   // elkan_min_row_bytes; below, computing a row's k distances in the kernel costs less
   // than reading and writing its k bounds, and the row goes there, as in Hamerly's:
@@ -717,7 +717,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   static constexpr std::uint8_t no_slot = 0xff;
   std::vector<float> moved_f_;
   std::vector<float> half_;
-  std::vector<std::vector<std::size_t>> candidates_;
+  std::vector<PerWorker<std::vector<std::size_t>>> candidates_;
   // Exponion only: per centroid its k - 1 others in annuli, the annuli's sizes
   // (prefix_[p] nearest, the same for every centroid) and radii, the pass they were
   // built for (0: never) and a lock for building them.

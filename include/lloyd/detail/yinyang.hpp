@@ -56,8 +56,9 @@ class Yinyang : public BoundedAssigner<Yinyang<T, Arch>, T, Arch> {
   static constexpr bool rebuild_sets_distances = true;
   static constexpr bool sums_shifts = true;
 
-  // Per worker: canonical distances of the searched centroids, and which groups are.
-  struct Search {
+  // Per worker: canonical distances of the searched centroids, and which groups are (on
+  // cache lines of its own: PerWorker).
+  struct alignas(64) Search {
     std::vector<T> cand;
     std::vector<char> searched;
   };
