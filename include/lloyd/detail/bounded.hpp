@@ -35,11 +35,6 @@
 //   void pass_done(bool full, std::size_t queued, std::size_t evals); (optional)
 //     After a pass; `queued` rows of a bounded pass went through the kernel, and `evals`
 //     distances were computed in all.
-//   bool lloyd_pass(bool last);                          (optional)
-//     Before a pass: whether it may be Lloyd's fused pass (pause_with()) instead of one of
-//     the algorithm's own: a full pass whose bounds no later pass reads (a pause of the
-//     bounds with more full passes to come, or the fit's `last` pass). The bounds are
-//     rebuilt by a later full pass.
 //   bool wants_scores() const;                           (optional)
 //   void rebuilt_scores(std::size_t i, std::size_t label, const T* scores, double norm2,
 //                       double err);                     (optional)
@@ -77,14 +72,17 @@ class BoundedAssigner {
     // The fit's last pass (no update follows) keeps no bounds: where it would be a full
     // pass, Lloyd's is as good.
     const bool last = !for_update;
-    if (lloyd_ && (deferred_pass(last) || derived().lloyd_pass(last) || (last && !valid_))) {
+    if (lloyd_ && (deferred_pass(last) || (last && !valid_))) {
       const Assignment a = lloyd_->assign(C, labels, dist, for_update, with_distances);
       valid_ = false;
       moved_ = false;
       evaluations_ += a.evaluations;
       return a;
     }
-    deferred_ = 0;  // the deferral's last pass, if any: a full one (the bounds are not valid)
+    if (deferred_ > 0) {  // a pass of a deferral or pause that is not Lloyd's: a full one
+      --deferred_;
+      valid_ = false;
+    }
     kernel_.set_centroids(C);
     math_ = BoundMath(kernel_.relative_error());
     const bool full = derived().prepare(C);
@@ -133,9 +131,11 @@ class BoundedAssigner {
   /// full pass of the bounded algorithm leaves the update a second pass over the rows.
   void pause_with(LloydSteps<T, Arch>& steps) noexcept { lloyd_ = &steps; }
 
-  /// The fit's first `passes` passes are full ones, all but the last of them Lloyd's
-  /// (with pause_with(); the last sets the bounds): where the first passes move most rows
-  /// and a short fit is over before bounds would pay (few centroids).
+  /// The next `passes` passes are full ones, all but the last of them Lloyd's (with
+  /// pause_with(); the last sets the bounds): at the start of a fit where the first passes
+  /// move most rows and a short fit is over before bounds would pay (few centroids), and
+  /// as a pause of the bounds after a pass in which they failed (the algorithm's
+  /// pass_done()).
   void defer_bounds(std::size_t passes) noexcept { deferred_ = passes; }
 
   /// Point-centroid distances evaluated so far (a full pass costs n * k).
@@ -170,7 +170,6 @@ class BoundedAssigner {
   // Hooks with nothing to do unless the algorithm has something (see the top).
   void shifts_changed() {}
   void pass_done(bool /*full*/, std::size_t /*queued*/, std::size_t /*evals*/) {}
-  bool lloyd_pass(bool /*last*/) { return false; }
   bool wants_scores() const noexcept { return false; }
   void rebuilt_scores(std::size_t, std::size_t, const T*, double, double) {}
 
@@ -264,7 +263,8 @@ class BoundedAssigner {
 
   Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 
-  // Whether this pass is one of defer_bounds()'s Lloyd passes (all of them in the fit's last pass).
+  // Whether this pass is one of defer_bounds()'s Lloyd passes: all but the last of them,
+  // and any in the fit's last pass (no bounds are read after it).
   bool deferred_pass(bool last) noexcept {
     if (deferred_ < (last ? 1u : 2u)) return false;
     --deferred_;
@@ -375,7 +375,7 @@ class BoundedAssigner {
   bool moved_ = false;
   std::size_t evaluations_ = 0;
   LloydSteps<T, Arch>* lloyd_ = nullptr;  // pause_with()
-  std::size_t deferred_ = 0;              // defer_bounds(): passes before the bounds start
+  std::size_t deferred_ = 0;              // defer_bounds(): full passes before the bounds are used
 };
 
 }  // namespace detail

@@ -150,11 +150,10 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // A full pass when there are no bounds yet, and for a few passes after a bounded pass
   // that recomputed most rows anyway (checking and tightening bounds would only add to a
   // full pass then); the pause doubles while that keeps happening. All but the last
-  // pass of a pause are Lloyd's (lloyd_pass()), which gathers the update's sums.
+  // pass of a pause are Lloyd's (defer_bounds()), which gathers the update's sums.
   bool prepare(MatrixView<const T> C) {
     if (!this->bounds_valid() || this->moved()) new_snapshot(C);
-    const bool full = !this->bounds_valid() || full_passes_left_ > 0;
-    if (full && full_passes_left_ > 0) --full_passes_left_;
+    const bool full = !this->bounds_valid();
     if (!full) centroid_separation<T>(this->kernel_, C, this->pool_, searches_bounds_ ? &half_ : nullptr, sep_);
     if constexpr (Annular) {
       // The pass decides from the estimates as they stand now, not as searches of this
@@ -200,14 +199,6 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   // squared distance, as a float rounded down.
   float half_bound(T c2) const noexcept { return lower_as_float(0.5 * math_.lower(static_cast<double>(c2))); }
 
-  // A pause's full passes but its last (which rebuilds the bounds) may be Lloyd's; all
-  // of them in the fit's last pass.
-  bool lloyd_pass(bool last) {
-    if (full_passes_left_ < (last ? 1u : 2u)) return false;
-    --full_passes_left_;
-    return true;
-  }
-
   void pass_done(bool full, std::size_t queued, std::size_t evals) {
     // Hamerly and Exponion pause their bounds after a bounded pass that sent over half
     // the rows to the kernel. Elkan searching its bounds queues few rows, but its searches
@@ -224,7 +215,7 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
       paused_before_ = paused_before_ || wasted;
     }
     if (wasted) {
-      full_passes_left_ = pause_;
+      this->defer_bounds(pause_);
       pause_ = std::min<std::size_t>(2 * pause_, 16);
     } else {
       pause_ = 2;
@@ -728,7 +719,6 @@ class HamerlyBounds : public BoundedAssigner<HamerlyBounds<T, Arch, Mode>, T, Ar
   std::unique_ptr<std::mutex[]> build_lock_;
   std::vector<float> quarter_radius_;    // per centroid, from its last annuli
   std::vector<float> quarter_at_start_;                   // the same, at the start of the pass
-  std::size_t full_passes_left_ = 0;  // full passes to do before trying bounds again
   std::size_t pause_ = 2;             // length of the next such pause
   bool heavy_before_ = false;   // Elkan: the last bounded pass computed over a quarter
   bool paused_before_ = false;  // Elkan: it has paused its bounds in this fit
