@@ -135,7 +135,7 @@ TEMPLATE_TEST_CASE("k-means|| gives the same bits whether its bounds skip rows o
   using KP = lloyd::detail::KMeansParallel<TestType>;
   // d = 3 and 17 (not multiples of the SIMD width) and 64; n = 150 with k = n, n below
   // one chunk (2048 rows) and above; weights with zeros; unit rows (Metric::Cosine).
-  std::size_t skipped = 0;
+  std::size_t skipped = 0, single = 0;
   for (std::size_t d : {3u, 17u, 64u})
     for (std::size_t n : {150u, 1500u, 7000u})
       for (std::size_t k : {1u, 9u, 150u}) {
@@ -155,10 +155,13 @@ TEMPLATE_TEST_CASE("k-means|| gives the same bits whether its bounds skip rows o
           REQUIRE(a.indices == b.indices);
           REQUIRE(lloyd_test::identical(a.centroids, b.centroids));
           REQUIRE(plain.rows_skipped() == 0);
+          REQUIRE(plain.rows_single() == 0);
           skipped += bounded.rows_skipped();
+          single += bounded.rows_single();
         }
       }
   REQUIRE(skipped > 0);  // the bounds did skip rows (blobs: most rows are near a candidate)
+  REQUIRE(single > 0);   // and left rows one distance (to their candidate's nearest new one)
 }
 
 TEMPLATE_TEST_CASE("k-means||'s reduction of its candidates picks what greedy k-means++ picks", "[init]", float,
