@@ -407,3 +407,40 @@ TEST_CASE("Result::algorithm reports what ran", "[algorithms]") {
   p.metric = lloyd::Metric::Dot;
   REQUIRE(lloyd::KMeans<float>(p).fit(X).algorithm == lloyd::Algorithm::Lloyd);
 }
+
+TEST_CASE("Auto's Exponion hands over to Yinyang where its bounds save nothing", "[algorithms]") {
+  // Uniform noise, 6000 x 64, k = 150, float64: Exponion's first ten passes each compute
+  // over 95 % of Lloyd's distances, and Yinyang runs the rest; on overlapping blobs of the
+  // same shape (a fit as long) Exponion's bounds pay within those passes and it keeps the
+  // fit. Either way the result is Lloyd's, bit for bit, with any number of threads.
+  const auto noise = lloyd::make_uniform<double>(6000, 64, 0.0, 1.0, 5);
+  const auto blobs = lloyd::make_blobs<double>(6000, 64, 150, 8.0, 5).X;
+  for (const auto* X : {&noise, &blobs}) {
+    const auto init = lloyd::random_rows<double>(*X, 150, 3).centroids;
+    const bool hands_over = X == &noise;
+    INFO((hands_over ? "noise" : "blobs"));
+    std::vector<std::size_t> evaluations;
+    const auto ref = run<double>(*X, init, lloyd::Algorithm::Lloyd, 300, false);
+    const auto a = run_counting<double>(*X, init, lloyd::Algorithm::Auto, 300, evaluations);
+    REQUIRE(a.algorithm == (hands_over ? lloyd::Algorithm::Yinyang : lloyd::Algorithm::Exponion));
+    REQUIRE(a.n_iter > 12);
+    require_same(a, ref);
+    // After the hand-over Yinyang's bounds skip distances (its first pass is full).
+    if (hands_over) REQUIRE(*std::min_element(evaluations.begin() + 11, evaluations.end() - 1) < 6000 * 150 * 9 / 10);
+    for (int threads : lloyd_test::thread_sweep({1, 3})) {
+      INFO("threads " << threads);
+      const auto t = run<double>(*X, init, lloyd::Algorithm::Auto, 300, false, nullptr, threads);
+      require_same(t, a);
+      REQUIRE(t.algorithm == a.algorithm);
+    }
+    // Yinyang's bounds (6000 x (15 x 4 + 8) bytes) beyond max_memory_bytes, Exponion's
+    // (6000 x 17 + 150 x 150 x 8) within: no hand-over.
+    lloyd::Params p;
+    p.n_clusters = 150;
+    p.tol = 0;
+    p.max_memory_bytes = 6000 * 17 + 150 * 150 * 8;
+    const auto kept = lloyd::KMeans<double>(p).fit(*X, init);
+    REQUIRE(kept.algorithm == lloyd::Algorithm::Exponion);
+    require_same(kept, ref);
+  }
+}

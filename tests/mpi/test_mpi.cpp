@@ -192,6 +192,24 @@ TEST_CASE("mpi: every algorithm and metric matches the single-process fit", "[mp
   }
 }
 
+TEST_CASE("mpi: Auto's hand-over from Exponion to Yinyang is decided alike on every rank", "[mpi]") {
+  // Uniform noise where Exponion's bounds save nothing (test_algorithms): the decision
+  // reads distance counts summed over the ranks, so every rank hands over at the same
+  // pass, a rank without rows too.
+  const auto noise = lloyd::make_uniform<double>(6000, 64, 0.0, 1.0, 5);
+  const lloyd::Matrix<double> start = lloyd::random_rows<double>(noise, 150, 3).centroids;
+  lloyd::Params p;
+  p.n_clusters = 150;
+  p.tol = 0;
+  for (int empty_rank : {-1, 1}) {
+    CAPTURE(empty_rank);
+    const Range mine = shard_of(noise.rows(), rank_of(), size_of(), empty_rank);
+    check_matches_single_process(noise, p, start, mine);
+    lloyd::MatrixView<const double> local = mine.count ? rows_of(noise, mine) : lloyd::MatrixView<const double>(nullptr, 0, 0);
+    CHECK(lloyd::mpi::fit<double>(MPI_COMM_WORLD, local, p, start).algorithm == lloyd::Algorithm::Yinyang);
+  }
+}
+
 TEST_CASE("mpi: sample weights, some zero", "[mpi]") {
   const auto blobs = lloyd::make_blobs<double>(1800, 9, 5, 1.2, 23);
   std::vector<double> w(blobs.X.rows());

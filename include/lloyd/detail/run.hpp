@@ -3,8 +3,10 @@
 
 // One seeded run: picks the assignment algorithm and iterates.
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
+#include <optional>
 
 #include "../matrix.hpp"
 #include "../params.hpp"
@@ -46,6 +48,13 @@ inline std::size_t bounds_deferred_passes(std::size_t k, std::size_t d) noexcept
 /// a fit runs.
 inline bool bounds_follow_cost = true;
 
+/// The memory Algorithm::Auto lets bounds take (Elkan's aside, see resolve_algorithm):
+/// max(1/8 of the data, 64 MiB), and never more than max_memory_bytes.
+template <class T>
+std::size_t auto_memory_budget(std::size_t n, std::size_t d, std::size_t max_memory_bytes) noexcept {
+  return std::min(max_memory_bytes, std::max(n * d * sizeof(T) / 8, std::size_t(64) << 20));
+}
+
 /// The algorithm to run: Auto resolved from (n, k, d), and a bounded algorithm whose
 /// bounds exceed max_memory_bytes replaced by one that fits (Elkan -> Yinyang ->
 /// Hamerly -> Lloyd, Exponion -> Hamerly). T only sizes the rule; the choice never depends on the threads.
@@ -74,7 +83,7 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
     // float32 and float64; as fast on the grid's d = 784 rows; 1.1-1.2x slower on
     // synthetic blobs at d = 256.
     const std::size_t data_bytes = n * d * sizeof(T), floor = std::size_t(64) << 20;
-    const std::size_t quiet_budget = std::min(max_memory_bytes, std::max(data_bytes / 8, floor));
+    const std::size_t quiet_budget = auto_memory_budget<T>(n, d, max_memory_bytes);
     const std::size_t elkan_budget = std::min(max_memory_bytes, std::max(2 * data_bytes, floor));
     const std::size_t deferred = bounds_deferred_passes(k, d);
     const bool cheap_pass = deferred == never_bounds || n < 16 * k;
@@ -95,6 +104,70 @@ Algorithm resolve_algorithm(Algorithm wanted, std::size_t n, std::size_t k, std:
   if (a == Algorithm::Hamerly && Hamerly<T>::memory_bytes(n, k, d) > max_memory_bytes) a = Algorithm::Lloyd;
   return a;
 }
+
+/// Auto's Exponion, which hands over to Yinyang where its bounds save nothing: where each
+/// of the fit's first `watched` passes computed at least 95 % of Lloyd's distances (summed
+/// over the processes, so that all take the same decision), Yinyang runs the rest of
+/// the fit, from a full pass of its own (it needs no state of Exponion's: the labels are
+/// the same whichever computes them, so the result is the same bits). On uniform noise
+/// at d = 128, k = 1000 (bench_grid, float64), Exponion's annuli computed 0.97-1.00 of
+/// Lloyd's distances in each of its bounded passes, and the fit took 1.81 s with
+/// Exponion, 1.57 s with Yinyang, whose group bounds skipped 41 % of them; wherever
+/// Exponion's bounds start to pay within the first ten passes (blobs at any d; uniform
+/// noise at d = 32 or k = 100: a bounded pass at 0.45-0.90 by the tenth), Yinyang was
+/// 1.3-2.2x slower than Exponion and no hand-over happens. Yinyang's bounds must fit the
+/// budget Auto gives Exponion's (auto_memory_budget), or there is no hand-over either.
+template <class T, class Arch>
+class ExponionThenYinyang {
+ public:
+  static constexpr int watched = 10;     // passes watched before the decision
+  static constexpr double futile = 0.95;  // share of Lloyd's distances a watched pass computed at least
+
+  ExponionThenYinyang(const Problem<T>& P, std::size_t k, ThreadPool& pool, LloydSteps<T, Arch>& steps,
+                      Exchange<T>& ex, bool may_hand_over)
+      : P_(P), k_(k), pool_(pool), steps_(steps), ex_(ex), watching_(may_hand_over) {
+    exponion_.emplace(P, k, pool);
+    exponion_->pause_with(steps);
+  }
+
+  Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update, bool with_distances) {
+    if (futile_passes_ == watched && !yinyang_) {  // Exponion gives way (its bounds go first)
+      exponion_.reset();
+      yinyang_.emplace(P_, k_, pool_);
+      yinyang_->pause_with(steps_);
+    }
+    if (yinyang_) return yinyang_->assign(C, labels, dist, for_update, with_distances);
+    const Assignment a = exponion_->assign(C, labels, dist, for_update, with_distances);  // (a.moves: Exponion's)
+    if (watching_ && for_update) {  // (every process takes part in the sum, on the same passes)
+      const double share = static_cast<double>(ex_.sum(a.evaluations)) /
+                           (static_cast<double>(P_.total_rows) * static_cast<double>(k_));
+      watching_ = share >= futile && ++futile_passes_ < watched;
+      if (share < futile) futile_passes_ = 0;
+    }
+    return a;
+  }
+
+  void centroids_moved(MatrixView<const T> C_old, MatrixView<const T> C_new, bool relocated) {
+    if (yinyang_)
+      yinyang_->centroids_moved(C_old, C_new, relocated);
+    else
+      exponion_->centroids_moved(C_old, C_new, relocated);
+  }
+
+  /// The algorithm running now.
+  Algorithm algorithm() const noexcept { return yinyang_ ? Algorithm::Yinyang : Algorithm::Exponion; }
+
+ private:
+  const Problem<T>& P_;
+  const std::size_t k_;
+  ThreadPool& pool_;
+  LloydSteps<T, Arch>& steps_;
+  Exchange<T>& ex_;
+  std::optional<Exponion<T, Arch>> exponion_;
+  std::optional<Yinyang<T, Arch>> yinyang_;
+  bool watching_;
+  int futile_passes_ = 0;
+};
 
 /// Iterations of one seeded run from `centroids`, with the algorithm Params ask for
 /// (chosen from the rows of all processes, P.total_rows: the same everywhere).
@@ -124,7 +197,15 @@ RunResult<T> run_kmeans(const Problem<T>& P, Matrix<T> centroids, const Params& 
       r = bounded(Elkan<T, Arch>(P, k, pool));
       break;
     case Algorithm::Exponion:
-      r = bounded(Exponion<T, Arch>(P, k, pool));
+      if (p.algorithm == Algorithm::Auto) {
+        ExponionThenYinyang<T, Arch> assigner(
+            P, k, pool, steps, ex,
+            Yinyang<T>::memory_bytes(P.total_rows, k) <= auto_memory_budget<T>(P.total_rows, P.d, p.max_memory_bytes));
+        r = iterate(P, std::move(centroids), p, steps, assigner, run, clock, ex);
+        algorithm = assigner.algorithm();
+      } else {
+        r = bounded(Exponion<T, Arch>(P, k, pool));
+      }
       break;
     case Algorithm::Yinyang:
       r = bounded(Yinyang<T, Arch>(P, k, pool));
