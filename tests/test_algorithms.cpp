@@ -433,6 +433,14 @@ TEST_CASE("Auto's Exponion hands over to Yinyang where its bounds save nothing",
       require_same(t, a);
       REQUIRE(t.algorithm == a.algorithm);
     }
+    // A fit of ten iterations ends before the hand-over (its final relabelling stays
+    // Exponion's); one of eleven hands over for the eleventh.
+    for (int iterations : {10, 11}) {
+      INFO("max_iter " << iterations);
+      const auto short_fit = run<double>(*X, init, lloyd::Algorithm::Auto, iterations, false);
+      REQUIRE(short_fit.algorithm == (hands_over && iterations == 11 ? lloyd::Algorithm::Yinyang : lloyd::Algorithm::Exponion));
+      require_same(short_fit, run<double>(*X, init, lloyd::Algorithm::Lloyd, iterations, false));
+    }
     // Yinyang's bounds (6000 x (15 x 4 + 8) bytes) beyond max_memory_bytes, Exponion's
     // (6000 x 17 + 150 x 150 x 8) within: no hand-over.
     lloyd::Params p;

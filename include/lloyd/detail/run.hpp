@@ -131,7 +131,9 @@ class ExponionThenYinyang {
   }
 
   Assignment assign(MatrixView<const T> C, std::int32_t* labels, T* dist, bool for_update, bool with_distances) {
-    if (futile_passes_ == watched && !yinyang_) {  // Exponion gives way (its bounds go first)
+    // Exponion gives way (its bounds go first) before a pass that an update follows; the
+    // fit's final relabelling, if it comes next, stays Exponion's.
+    if (futile_passes_ == watched && !yinyang_ && for_update) {
       exponion_.reset();
       yinyang_.emplace(P_, k_, pool_);
       yinyang_->pause_with(steps_);
